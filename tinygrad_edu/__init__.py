@@ -1,0 +1,41 @@
+"""tinygrad_edu: a small, exact and fast autograd engine for learning, teaching and testing backprop.
+
+Example:
+    >>> from tinygrad_edu import Tensor
+    >>> w = Tensor([[1.0, -2.0]], requires_grad=True)
+    >>> x = Tensor([[3.0], [4.0]])
+    >>> loss = (w @ x).relu().sum()
+    >>> loss.backward()
+    >>> w.grad.tolist()
+    [[0.0, 0.0]]
+"""
+
+# tensor first: it defines Tensor, then imports the engine and the operations that use it.
+from .tensor import Tensor, get_default_dtype, set_default_dtype  # isort: skip
+from .autograd import enable_grad, is_grad_enabled, no_grad
+from .errors import (
+    BackwardError,
+    DTypeError,
+    GradcheckError,
+    IndexingError,
+    ShapeError,
+    TinygradEduError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackwardError",
+    "DTypeError",
+    "GradcheckError",
+    "IndexingError",
+    "ShapeError",
+    "Tensor",
+    "TinygradEduError",
+    "__version__",
+    "enable_grad",
+    "get_default_dtype",
+    "is_grad_enabled",
+    "no_grad",
+    "set_default_dtype",
+]

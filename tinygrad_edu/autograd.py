@@ -1,0 +1,360 @@
+"""The engine: recording operations into a graph and running reverse-mode backprop over it.
+
+Forward: every differentiable operation is a :class:`Function`. ``Function.apply`` runs its
+``forward`` on numpy arrays and, when gradients are being recorded, links the result to the
+Function, which keeps its inputs. The graph is a DAG whose nodes are Tensors and whose edges
+are these links.
+
+Backward: :func:`backward` sorts the graph topologically (iteratively: a chain of 100,000
+operations is fine), then walks it from the output to the leaves. Each Function's ``backward``
+receives the upstream gradient ``g`` (the course's delta, dL/d out) and returns the
+vector-Jacobian product for each input. Gradients arriving at a value along several paths
+(fan-out) are added. A gradient is dropped as soon as it has been passed on.
+
+Backward formulas are written once, in numpy notation. In an ordinary backward pass they run on
+numpy arrays. With ``create_graph=True`` the same formulas run on Tensors (which support numpy's
+operators and ufuncs), so the backward pass is itself recorded and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .broadcast import unbroadcast
+from .errors import BackwardError, ShapeError
+from .tensor import Tensor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# ----------------------------------------------------------------------------- gradient mode
+
+
+class _GradMode(threading.local):
+    """Per-thread switch: a ``no_grad`` block in one thread does not affect another."""
+
+    enabled: bool = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread are being recorded for backprop."""
+    return _grad_mode.enabled
+
+
+class _SetGradEnabled:
+    """Context manager and decorator that sets gradient recording for the current thread."""
+
+    _mode: bool = True
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._prev.append(_grad_mode.enabled)
+        _grad_mode.enabled = self._mode
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.enabled = self._prev.pop()
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_SetGradEnabled):  # noqa: N801  (PyTorch's spelling)
+    """Record nothing inside: results do not require grad and keep no graph.
+
+    Use it for inference and for parameter updates. Also works as a decorator.
+
+    Example:
+        >>> from tinygrad_edu import Tensor, no_grad
+        >>> w = Tensor([1.0, 2.0], requires_grad=True)
+        >>> with no_grad():
+        ...     y = w * 2
+        >>> y.requires_grad
+        False
+    """
+
+    _mode = False
+
+
+class enable_grad(_SetGradEnabled):  # noqa: N801  (PyTorch's spelling)
+    """Record operations again inside a ``no_grad`` block. Also works as a decorator."""
+
+    _mode = True
+
+
+# ----------------------------------------------------------------------------- Function
+
+
+class Function:
+    """One differentiable operation: its forward computation and its vector-Jacobian product.
+
+    Subclasses define
+
+    * ``forward(self, *arrays, **params) -> ndarray``: computes the result from numpy arrays and
+      keeps on ``self`` whatever non-differentiable facts backward needs (an axis, a mask);
+    * ``backward(self, g, out, *inputs)``: given ``g = dL/d out``, returns dL/d input for each
+      input (a tuple, or a single value for one input; ``None`` where no gradient is needed,
+      see ``self.needs_input_grad``). ``out`` and ``inputs`` are numpy arrays in an ordinary
+      backward pass and Tensors when the pass is recorded (``create_graph=True``), so a formula
+      must use only operations both understand: arithmetic operators, ``@``, numpy ufuncs such
+      as ``np.exp``, the methods ``.sum .reshape .transpose .swapaxes``, indexing, and other
+      Functions' ``apply``.
+
+    The gradient a formula returns may have the broadcast shape of the output; the engine sums
+    it back to the input's shape (:func:`unbroadcast`).
+
+    Calling ``apply`` with no Tensor among the arguments simply computes the forward on the
+    arrays and returns an array. That is what lets one Function's backward use another Function
+    (``Sum`` uses ``Expand``) whether or not the backward pass is being recorded.
+    """
+
+    __slots__ = ("inputs", "arrays", "needs_input_grad", "__weakref__")
+
+    inputs: tuple[Any, ...] | None
+    arrays: list[Any]
+    needs_input_grad: tuple[bool, ...]
+
+    def forward(self, *arrays: Any, **params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, g: Any, out: Any, *inputs: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *args: Any, **params: Any) -> Any:
+        """Run the operation on Tensors (recording it when needed) or on plain arrays."""
+        fn = cls()
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        try:
+            data = fn.forward(*arrays, **params)
+        except ValueError as exc:  # numpy's broadcasting, reshape and axis errors
+            raise _shape_error(cls.__name__, args, exc) from None
+        if not any(isinstance(a, Tensor) for a in args):
+            return data
+        if type(data) is not np.ndarray:  # ufuncs on 0-d arrays return numpy scalars
+            data = np.asarray(data)
+        out = Tensor.__new__(Tensor)
+        out._init(data)
+        if _grad_mode.enabled:
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            if True in needs:
+                fn.inputs = args
+                fn.arrays = arrays
+                fn.needs_input_grad = needs
+                out.requires_grad = True
+                out._ctx = fn
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{self.name} backward>"
+
+
+def _shape_error(op: str, args: tuple[Any, ...], exc: Exception) -> ShapeError:
+    shapes = ", ".join(str(np.shape(a.data if isinstance(a, Tensor) else a)) for a in args)
+    return ShapeError(f"{op}: {exc} (input shapes: {shapes})")
+
+
+# ----------------------------------------------------------------------------- backward pass
+
+
+def topological_sort(root: Tensor) -> list[Tensor]:
+    """Every node ``root`` depends on (through tensors that require grad), inputs first.
+
+    An iterative depth-first search: no recursion, so graph depth is limited only by memory.
+    Raises :class:`BackwardError` when it meets a part of the graph already freed by an earlier
+    backward pass.
+    """
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        fn = node._ctx
+        if fn is None:
+            continue
+        if fn.inputs is None:
+            raise BackwardError(
+                f"backward through the graph a second time: the {fn.name} that produced "
+                f"a tensor of shape {node.shape} was freed by an earlier backward(). "
+                "Pass retain_graph=True to the first backward() to keep the graph."
+            )
+        for parent in fn.inputs:
+            if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in seen:
+                stack.append((parent, False))
+    return order
+
+
+def backward(
+    root: Tensor, grad: Any = None, create_graph: bool = False, retain_graph: bool = False
+) -> None:
+    """Backpropagate from ``root``, accumulating gradients into ``.grad`` of the leaves.
+
+    See :meth:`Tensor.backward` for the arguments.
+    """
+    g = _seed_gradient(root, grad, create_graph, "backward")
+    _run_backward(root, g, create_graph, retain_graph or create_graph, wanted=None)
+
+
+def grad(
+    output: Tensor,
+    inputs: Sequence[Tensor],
+    grad_output: Any = None,
+    create_graph: bool = False,
+    retain_graph: bool = False,
+) -> list[Any]:
+    """The gradients of ``output`` with respect to ``inputs``, returned instead of accumulated.
+
+    Nothing is written to any ``.grad``. An input that ``output`` does not depend on gets zeros.
+    With ``create_graph=True`` the results are Tensors that can be differentiated again.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.autograd import grad
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> grad((x ** 3).sum(), [x])[0].tolist()
+        [3.0, 12.0]
+    """
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise BackwardError(
+                f"grad: input {i} must be a Tensor with requires_grad=True; "
+                f"got {type(t).__name__}"
+                + (" that does not require grad" if isinstance(t, Tensor) else "")
+            )
+    g = _seed_gradient(output, grad_output, create_graph, "grad")
+    wanted: dict[int, Any] = {id(t): None for t in inputs}
+    _run_backward(output, g, create_graph, retain_graph or create_graph, wanted=wanted)
+    results = []
+    for t in inputs:
+        gt = wanted[id(t)]
+        if gt is None:
+            gt = np.zeros_like(t.data)
+            gt = Tensor(gt) if create_graph else gt
+        results.append(gt)
+    return results
+
+
+def _run_backward(
+    root: Tensor, g: Any, create_graph: bool, retain: bool, wanted: dict[int, Any] | None
+) -> None:
+    """The backward loop: leaves accumulate into ``.grad``, or ``wanted`` nodes are captured."""
+    order = topological_sort(root)
+    grads: dict[int, Any] = {id(root): g}
+    # Record the backward pass exactly when asked, whatever the surrounding mode.
+    with enable_grad() if create_graph else no_grad():
+        while order:
+            node = order.pop()
+            g = grads.pop(id(node), None)
+            if g is None:  # no path from root carried a gradient here
+                continue
+            fn = node._ctx
+            if wanted is None:
+                if fn is None or node._retains_grad:
+                    _accumulate_leaf(node, g, create_graph)
+            elif id(node) in wanted:
+                wanted[id(node)] = g
+            if fn is None:
+                continue
+            if create_graph:
+                in_grads = fn.backward(g, node, *fn.inputs)
+            else:
+                in_grads = fn.backward(g, node.data, *fn.arrays)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            inputs, needs = fn.inputs, fn.needs_input_grad
+            if not retain:
+                fn.inputs = None
+                fn.arrays = []
+            for parent, need, gi in zip(inputs, needs, in_grads):
+                if not need or gi is None:
+                    continue
+                gi = _fit_gradient(gi, parent, fn)
+                key = id(parent)
+                prev = grads.get(key)
+                grads[key] = gi if prev is None else prev + gi
+
+
+def _seed_gradient(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:
+    """The gradient backward starts from: ones for a one-element output, else ``grad``."""
+    if not isinstance(root, Tensor) or not root.requires_grad:
+        raise BackwardError(
+            f"{op}() on a tensor that does not require grad (shape {np.shape(root)}): nothing "
+            "it depends on has requires_grad=True. Create the inputs with requires_grad=True, "
+            "and do not compute the output inside no_grad()."
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise BackwardError(
+                f"{op}() needs a one-element output or an explicit grad; got shape "
+                f"{root.shape}. Try out.sum().backward(), or out.backward(grad) with grad of "
+                f"shape {root.shape}."
+            )
+        g = np.ones_like(root.data)
+    else:
+        g = grad
+        if not isinstance(g, Tensor):
+            g = np.asarray(g, dtype=root.data.dtype)
+        if g.shape != root.shape:
+            raise ShapeError(
+                f"{op}(grad): grad has shape {g.shape} but the output has shape "
+                f"{root.shape}; they must be equal."
+            )
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor(g)
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _fit_gradient(gi: Any, parent: Tensor, fn: Function) -> Any:
+    """Sum a broadcast gradient back to the input's shape; match the input's dtype."""
+    shape = parent.data.shape
+    if gi.shape != shape:
+        fitted = unbroadcast(gi, shape)
+        if fitted is None:
+            raise ShapeError(
+                f"internal error in {fn.name}.backward: it returned a gradient of shape "
+                f"{gi.shape} for an input of shape {shape}"
+            )
+        gi = fitted
+    dtype = parent.data.dtype
+    if gi.dtype != dtype:
+        gi = gi.astype(dtype)
+    return gi
+
+
+def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool) -> None:
+    """Add ``g`` to ``node.grad`` (a Tensor when the backward pass is recorded)."""
+    old = node.grad
+    if create_graph:
+        node.grad = g if old is None else old + g
+    elif old is None:
+        # A private copy: g may be shared with other inputs (Add sends the same g to both).
+        node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+    elif isinstance(old, Tensor):
+        node.grad = old.data + g
+    else:
+        np.add(old, g, out=old)
+

@@ -1,0 +1,32 @@
+"""The library's own exceptions.
+
+Every error tinygrad_edu raises on purpose derives from :class:`TinygradEduError` and also from
+the built-in exception a Python user would expect (``ShapeError`` is a ``ValueError``), so both
+``except TinygradEduError`` and ``except ValueError`` catch it.
+"""
+
+from __future__ import annotations
+
+
+class TinygradEduError(Exception):
+    """Base class of every error raised on purpose by tinygrad_edu."""
+
+
+class ShapeError(TinygradEduError, ValueError):
+    """Shapes that do not fit an operation (broadcasting, matmul, reshape, axes)."""
+
+
+class IndexingError(TinygradEduError, IndexError):
+    """An index that does not fit the tensor it selects from."""
+
+
+class BackwardError(TinygradEduError, RuntimeError):
+    """A backward pass that cannot run as asked (non-scalar output, freed graph, no grad)."""
+
+
+class DTypeError(TinygradEduError, TypeError):
+    """A dtype that cannot be used as asked (an integer tensor that should require grad)."""
+
+
+class GradcheckError(TinygradEduError, AssertionError):
+    """Analytic and numerical gradients disagree; the message names where and by how much."""

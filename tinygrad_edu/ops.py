@@ -1,0 +1,545 @@
+"""Every primitive operation: its forward computation and its vector-Jacobian product, side by side.
+
+Notation, as in the course notes: the operation computes ``z = f(x, ...)``; ``g = dL/dz`` is the
+gradient arriving from above (the backpropagated error delta); each backward returns ``dL/dx``
+for every input. Where an input was broadcast, the formula may return the gradient in the
+output's shape: the engine sums it back (``broadcast.unbroadcast``).
+
+A backward formula sees numpy arrays in an ordinary backward pass and Tensors when the pass is
+recorded (``create_graph=True``), so it is written with operators, numpy ufuncs and other
+Functions' ``apply`` only. Local derivatives that are piecewise constant (masks, signs) are
+taken from the values with :func:`_value` and treated as constants, exactly as the second
+derivative requires (their own derivative is zero almost everywhere).
+
+Composite operations (mean, var, softmax's callers, hardtanh, stack, losses, layers) live in
+``tensor.py`` and beyond and are written with these primitives, needing no backward of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .autograd import Function
+from .tensor import Tensor
+
+
+def _value(v: Any) -> Any:
+    """The numpy value of a formula's operand, to build a constant (a mask, a sign) from it."""
+    return v.data if isinstance(v, Tensor) else v
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+
+class Add(Function):
+    """z = x + y.
+
+    VJP: dL/dx = g,  dL/dy = g
+    """
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, g, out, x, y):
+        return g, g
+
+
+class Sub(Function):
+    """z = x - y.
+
+    VJP: dL/dx = g,  dL/dy = -g
+    """
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, g, out, x, y):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = x * y (elementwise).
+
+    VJP: dL/dx = g * y,  dL/dy = g * x
+    """
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        return (g * y if need_x else None), (g * x if need_y else None)
+
+
+class Div(Function):
+    """z = x / y.
+
+    VJP: dL/dx = g / y,  dL/dy = -g * x / y^2 = -g * z / y
+    """
+
+    def forward(self, x, y):
+        return x / y
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        return (g / y if need_x else None), (-g * out / y if need_y else None)
+
+
+class Pow(Function):
+    """z = x ** y (y a number or a tensor).
+
+    VJP: dL/dx = g * y * x^(y-1),  dL/dy = g * z * ln(x)
+    """
+
+    def forward(self, x, y):
+        return x**y
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        gx = g * y * x ** (y - 1) if need_x else None
+        gy = g * out * np.log(x) if need_y else None
+        return gx, gy
+
+
+class Neg(Function):
+    """z = -x.
+
+    VJP: dL/dx = -g
+    """
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g, out, x):
+        return -g
+
+
+class Maximum(Function):
+    """z = max(x, y) elementwise; where x == y the gradient is split equally.
+
+    VJP: dL/dx = g * [x > y] + g/2 * [x == y],  dL/dy = g * [y > x] + g/2 * [x == y]
+    """
+
+    def forward(self, x, y):
+        self.share_x = _tie_share(x > y, x == y, np.result_type(x, y))
+        return np.maximum(x, y)
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        return (g * self.share_x if need_x else None), (g * (1 - self.share_x) if need_y else None)
+
+
+class Minimum(Function):
+    """z = min(x, y) elementwise; where x == y the gradient is split equally.
+
+    VJP: dL/dx = g * [x < y] + g/2 * [x == y],  dL/dy = g * [y < x] + g/2 * [x == y]
+    """
+
+    def forward(self, x, y):
+        self.share_x = _tie_share(x < y, x == y, np.result_type(x, y))
+        return np.minimum(x, y)
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        return (g * self.share_x if need_x else None), (g * (1 - self.share_x) if need_y else None)
+
+
+def _tie_share(wins: Any, ties: Any, dtype: Any) -> np.ndarray:
+    """The share of the gradient that goes to x: 1 where x wins, 1/2 on ties, 0 where y wins."""
+    return (wins + ties * np.asarray(0.5, dtype=dtype)).astype(dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------- elementwise functions
+
+
+class Exp(Function):
+    """z = e^x.
+
+    VJP: dL/dx = g * e^x = g * z
+    """
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, g, out, x):
+        return g * out
+
+
+class Log(Function):
+    """z = ln(x).
+
+    VJP: dL/dx = g / x
+    """
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g, out, x):
+        return g / x
+
+
+class Sqrt(Function):
+    """z = sqrt(x).
+
+    VJP: dL/dx = g / (2 sqrt(x)) = g / (2 z)
+    """
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, g, out, x):
+        return g / (2 * out)
+
+
+class Abs(Function):
+    """z = |x|.
+
+    VJP: dL/dx = g * sign(x)   (0 at x = 0, a subgradient of the kink)
+    """
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, g, out, x):
+        return g * np.sign(_value(x))
+
+
+class Clip(Function):
+    """z = min(max(x, lo), hi).
+
+    VJP: dL/dx = g * [lo <= x <= hi]   (1 on the closed interval, as PyTorch's clamp)
+    """
+
+    def forward(self, x, lo=None, hi=None):
+        self.lo, self.hi = lo, hi
+        return np.clip(x, lo, hi)
+
+    def backward(self, g, out, x):
+        x = _value(x)
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return g * inside
+
+
+class Hardtanh(Clip):
+    """z = hardtanh(x) = min(max(x, -1), 1).
+
+    VJP: dL/dx = g * [-1 <= x <= 1]
+    """
+
+    def forward(self, x):
+        return super().forward(x, -1.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- activations
+
+
+class Relu(Function):
+    """z = relu(x) = max(x, 0).
+
+    VJP: dL/dx = g * [x > 0]   (0 at the kink x = 0)
+    """
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, g, out, x):
+        return g * (_value(x) > 0)
+
+
+class LeakyRelu(Function):
+    """z = x for x > 0, slope * x otherwise.
+
+    VJP: dL/dx = g * (1 if x > 0 else slope)
+    """
+
+    def forward(self, x, slope=0.01):
+        self.slope = slope
+        return np.where(x > 0, x, x * slope)
+
+    def backward(self, g, out, x):
+        x = _value(x)
+        return g * np.where(x > 0, 1.0, self.slope).astype(x.dtype)
+
+
+class Sigmoid(Function):
+    """z = sigma(x) = 1 / (1 + e^-x), computed without overflow for large |x|.
+
+    VJP: dL/dx = g * sigma(x) (1 - sigma(x)) = g * z (1 - z)
+    """
+
+    def forward(self, x):
+        e = np.exp(-np.abs(x))  # never overflows; the two branches are the same function
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(self, g, out, x):
+        return g * out * (1 - out)
+
+
+class Tanh(Function):
+    """z = tanh(x).
+
+    VJP: dL/dx = g * (1 - tanh(x)^2) = g * (1 - z^2)
+    """
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, g, out, x):
+        return g * (1 - out * out)
+
+
+class Softsign(Function):
+    """z = x / (1 + |x|).
+
+    VJP: dL/dx = g / (1 + |x|)^2
+    """
+
+    def forward(self, x):
+        return x / (1 + np.abs(x))
+
+    def backward(self, g, out, x):
+        d = 1 + np.abs(x)
+        return g / (d * d)
+
+
+class Softmax(Function):
+    """z = softmax(x) along ``axis``: z_i = e^(x_i - m) / sum_j e^(x_j - m), m = max_j x_j.
+
+    Subtracting the maximum changes nothing mathematically and keeps e^(.) finite for logits of
+    any size. VJP: dL/dx = z * (g - sum_j g_j z_j)
+    """
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def backward(self, g, out, x):
+        return out * (g - (g * out).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """z = log softmax(x) along ``axis``: z_i = x_i - m - ln sum_j e^(x_j - m), m = max_j x_j.
+
+    Finite for logits of any size. VJP: dL/dx = g - softmax(x) * sum_j g_j = g - e^z * sum_j g_j
+    """
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        shifted = x - x.max(axis=axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(self, g, out, x):
+        return g - np.exp(out) * g.sum(axis=self.axis, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- linear algebra
+
+
+class Matmul(Function):
+    """z = x @ y for x of shape (..., n, k) and y of shape (..., k, m), batch dims broadcast.
+
+    VJP: dL/dx = g @ y^T,  dL/dy = x^T @ g   (transposing the last two axes)
+
+    ``Tensor.matmul`` turns 1-D operands into matrices before calling this and back after.
+    """
+
+    def forward(self, x, y):
+        return x @ y
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        gx = g @ y.swapaxes(-1, -2) if need_x else None
+        gy = x.swapaxes(-1, -2) @ g if need_y else None
+        return gx, gy
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+class Sum(Function):
+    """z = sum of x over ``axis`` (a tuple of non-negative axes, or None for all).
+
+    VJP: dL/dx = g broadcast back over the summed axes (every summand receives g)
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape = x.shape
+        out = x.sum(axis=axis, keepdims=True)
+        self.kept_shape = out.shape
+        return out if keepdims else out.reshape(_drop_axes(x.shape, axis))
+
+    def backward(self, g, out, x):
+        return Expand.apply(g.reshape(self.kept_shape), shape=self.in_shape)
+
+
+class Max(Function):
+    """z = max of x over ``axis``; ties share the gradient equally.
+
+    VJP: dL/dx_i = g * [x_i = z] / (number of maximal elements)
+    """
+
+    pick = staticmethod(np.max)
+
+    def forward(self, x, axis=None, keepdims=False):
+        best = self.pick(x, axis=axis, keepdims=True)
+        self.kept_shape = best.shape
+        hits = x == best
+        self.share = hits / hits.sum(axis=axis, keepdims=True, dtype=x.dtype)
+        return best if keepdims else best.reshape(_drop_axes(x.shape, axis))
+
+    def backward(self, g, out, x):
+        return g.reshape(self.kept_shape) * self.share
+
+
+class Min(Max):
+    """z = min of x over ``axis``; ties share the gradient equally.
+
+    VJP: dL/dx_i = g * [x_i = z] / (number of minimal elements)
+    """
+
+    pick = staticmethod(np.min)
+
+
+def _drop_axes(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    if axis is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axis)
+
+
+# ----------------------------------------------------------------------------- shape and indexing
+
+
+class Reshape(Function):
+    """z = x with a new shape (same elements, same order).
+
+    VJP: dL/dx = g reshaped to x's shape
+    """
+
+    def forward(self, x, shape=()):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g, out, x):
+        return g.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    """z = x with its axes permuted: z.shape[i] = x.shape[axes[i]].
+
+    VJP: dL/dx = g permuted by the inverse permutation
+    """
+
+    def forward(self, x, axes=None):
+        axes = tuple(range(x.ndim))[::-1] if axes is None else axes
+        self.inverse = tuple(int(i) for i in np.argsort(axes))
+        return x.transpose(axes)
+
+    def backward(self, g, out, x):
+        return g.transpose(self.inverse)
+
+
+class Expand(Function):
+    """z = x broadcast to ``shape`` (a read-only view: nothing is copied).
+
+    VJP: dL/dx = g summed over the broadcast axes, which the engine does for every operation
+    """
+
+    def forward(self, x, shape=()):
+        return np.broadcast_to(x, shape)
+
+    def backward(self, g, out, x):
+        return g
+
+
+class Cast(Function):
+    """z = x converted to another floating dtype.
+
+    VJP: dL/dx = g, converted back to x's dtype (the engine matches every gradient's dtype)
+    """
+
+    def forward(self, x, dtype=None):
+        return x.astype(dtype)
+
+    def backward(self, g, out, x):
+        return g
+
+
+class GetItem(Function):
+    """z = x[index] (basic slices, integers, integer and boolean arrays).
+
+    VJP: dL/dx = zeros like x with g added at ``index`` (repeated indices add up)
+    """
+
+    def forward(self, x, index=None):
+        self.index, self.in_shape = index, x.shape
+        return x[index]
+
+    def backward(self, g, out, x):
+        return ScatterAdd.apply(g, index=self.index, shape=self.in_shape)
+
+
+class ScatterAdd(Function):
+    """z = zeros(shape) with x added at ``index``: the adjoint of ``GetItem``.
+
+    VJP: dL/dx = g[index]
+    """
+
+    def forward(self, x, index=None, shape=()):
+        self.index = index
+        out = np.zeros(shape, dtype=x.dtype)
+        if _is_basic_index(index):
+            out[index] = x  # a basic index selects each element at most once
+        else:
+            np.add.at(out, index, x)
+        return out
+
+    def backward(self, g, out, x):
+        return g[self.index]
+
+
+def _is_basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts
+    )
+
+
+class Concatenate(Function):
+    """z = the inputs joined along ``axis`` (a non-negative axis).
+
+    VJP: dL/dx_k = the slice of g that x_k occupies
+    """
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.bounds = np.cumsum([0] + [x.shape[axis] for x in xs]).tolist()
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, g, out, *xs):
+        head = (slice(None),) * self.axis
+        return tuple(
+            g[head + (slice(lo, hi),)] if need else None
+            for lo, hi, need in zip(self.bounds, self.bounds[1:], self.needs_input_grad)
+        )
+
+
+class Where(Function):
+    """z = x where cond else y (cond a boolean array, not differentiated).
+
+    VJP: dL/dx = g * [cond],  dL/dy = g * [not cond]
+    """
+
+    def forward(self, x, y, cond=None):
+        self.cond = cond
+        return np.where(cond, x, y)
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        return (g * self.cond if need_x else None), (g * ~self.cond if need_y else None)
