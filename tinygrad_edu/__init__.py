@@ -1,4 +1,4 @@
-"""tinygrad_edu: a small, exact and fast autograd engine for learning, teaching and testing backprop.
+"""tinygrad_edu: a small, exact and fast autograd engine for learning and teaching backprop.
 
 Example:
     >>> from tinygrad_edu import Tensor

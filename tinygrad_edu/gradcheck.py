@@ -20,7 +20,7 @@ differences in float32 have errors around 1e-3 and would hide real mistakes.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -262,7 +262,7 @@ def check_gradients(
         a = np.asarray(a, dtype=np.float64)
         check = InputCheck(i, inputs[i].name, inputs[i].shape, a, numerical)
         err = np.abs(a - numerical)
-        for j in zip(*np.nonzero(err > atol + rtol * np.abs(numerical))):
+        for j in map(tuple, np.argwhere(err > atol + rtol * np.abs(numerical))):
             right = (plus[j] - center) / eps
             left = (center - minus[j]) / eps
             spread = atol + rtol * max(abs(left), abs(right))

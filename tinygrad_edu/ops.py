@@ -151,7 +151,7 @@ def _tie_share(wins: Any, ties: Any, dtype: Any) -> np.ndarray:
     return (wins + ties * np.asarray(0.5, dtype=dtype)).astype(dtype, copy=False)
 
 
-# ----------------------------------------------------------------------------- elementwise functions
+# ----------------------------------------------------------------------------- elementwise
 
 
 class Exp(Function):

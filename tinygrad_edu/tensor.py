@@ -301,7 +301,9 @@ class Tensor:
         return Tensor(np.full(_shape_arg((shape,)), value, dt), requires_grad=requires_grad)
 
     @staticmethod
-    def randn(*shape: Any, rng: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    def randn(
+        *shape: Any, rng: Any = None, dtype: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         """Standard normal samples; ``rng`` is a numpy Generator or an int seed."""
         dt = np.dtype(dtype or _default_dtype)
         data = _rng(rng).standard_normal(_shape_arg(shape)).astype(dt, copy=False)
@@ -401,7 +403,7 @@ class Tensor:
         return _matmul(_operand(other, self), self)
 
     def matmul(self, other: Any) -> Tensor:
-        """Matrix product ``self @ other``: 1-D (vectors), 2-D and batched (leading dims broadcast)."""
+        """Matrix product ``self @ other``: vectors, matrices, batches (batch dims broadcast)."""
         return _matmul(self, _operand(other, self))
 
     # ------------------------------------------------------------------ comparisons (no gradient)

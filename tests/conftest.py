@@ -1,0 +1,26 @@
+"""Test configuration: hypothesis profiles and a clean default dtype for every test."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tinygrad_edu
+
+# No deadlines: timing belongs in `make bench`, not in tests. CI draws a few more examples.
+settings.register_profile(
+    "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _default_dtype():
+    """Every test starts with float32 as the default dtype, whatever the last one set."""
+    tinygrad_edu.set_default_dtype(np.float32)
+    yield
+    tinygrad_edu.set_default_dtype(np.float32)

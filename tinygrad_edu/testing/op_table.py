@@ -1,0 +1,279 @@
+"""Every differentiable operation once: how to call it, its numpy reference, where to test it.
+
+A test suite walks :data:`OPS` and, for each entry, draws inputs from ``cases``, checks the
+forward value against ``ref`` and the gradient against central differences (and the second
+derivative where ``second_order``). Adding an operation to the library means adding one row
+here; the tests follow.
+
+Example:
+    >>> from tinygrad_edu.testing.op_table import OPS
+    >>> spec = OPS["mul"]
+    >>> case = spec.cases.example()
+    >>> spec.fn(*case.tensors(), **case.params).shape == spec.ref(*case.arrays, **case.params).shape
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..tensor import Tensor
+from . import strategies as tst
+
+
+@dataclass(frozen=True)
+class Case:
+    """One drawn input: the arrays, and keyword parameters (an axis, a shape, an index)."""
+
+    arrays: tuple[np.ndarray, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def tensors(self, requires_grad: bool = True) -> list[Tensor]:
+        return [Tensor(a, requires_grad=requires_grad) for a in self.arrays]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """An operation under test.
+
+    Attributes:
+        name: the Tensor method or function it tests.
+        fn: ``fn(*tensors, **params)`` computes it with tinygrad_edu.
+        ref: ``ref(*arrays, **params)`` computes the same with numpy alone.
+        cases: a strategy of :class:`Case` inside the domain where the op is smooth.
+        second_order: also check second derivatives (False for piecewise-linear ops, whose
+            second derivative is zero and uninteresting, and ops whose kinks are too close).
+    """
+
+    name: str
+    fn: Callable[..., Tensor]
+    ref: Callable[..., np.ndarray]
+    cases: st.SearchStrategy[Case]
+    second_order: bool = True
+
+
+def _unary(domain: tst.Domain = "real", kinks: tuple[float, ...] = (), **kw: Any) -> Any:
+    return tst.arrays(domain=domain, kinks=kinks, **kw).map(lambda a: Case((a,)))
+
+
+def _binary(domains: list[tst.Domain] | None = None, apart: bool = False) -> Any:
+    pairs = tst.broadcastable_pairs(domains or "real")
+    if apart:  # max/min: no pair within a step of a tie, where the slope jumps
+        pairs = pairs.filter(lambda ab: np.all(np.abs(ab[0] - ab[1]) >= _GAP))
+    return pairs.map(Case)
+
+
+_GAP = 1e-3
+
+
+def _spread(a: np.ndarray) -> bool:
+    """All values at least _GAP apart: a max or min with no near-tie."""
+    return a.size < 2 or bool(np.diff(np.sort(a, axis=None)).min() >= _GAP)
+
+
+@st.composite
+def _with_axis(draw: st.DrawFn, domain: tst.Domain = "real", unique: bool = False) -> Case:
+    """An array and a reduction ``axis`` (None, int or tuple) with ``keepdims``."""
+    a = draw(tst.arrays(domain=domain, unique=unique).filter(lambda a: not unique or _spread(a)))
+    return Case((a,), {"axis": draw(tst.axes(a.ndim)), "keepdims": draw(st.booleans())})
+
+
+@st.composite
+def _with_one_axis(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    return Case((a,), {"axis": draw(st.integers(-a.ndim, a.ndim - 1))})
+
+
+@st.composite
+def _var_case(draw: st.DrawFn) -> Case:
+    case = draw(_with_axis(unique=True))
+    a, axis = case.arrays[0], case.params["axis"]
+    n = a.size if axis is None else int(np.prod(np.array(a.shape)[np.array(axis)]))
+    return Case(case.arrays, {**case.params, "ddof": draw(st.integers(0, max(0, n - 1)))})
+
+
+@st.composite
+def _reshape_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays())
+    sizes = [d for d in range(1, a.size + 1) if a.size % d == 0]
+    first = draw(st.sampled_from(sizes))
+    shape = draw(st.sampled_from([(first, -1), (a.size,), (-1, first, 1), (1, a.size)]))
+    return Case((a,), {"shape": shape})
+
+
+@st.composite
+def _transpose_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays())
+    return Case((a,), {"axes": tuple(draw(st.permutations(range(a.ndim))))})
+
+
+@st.composite
+def _expand_case(draw: st.DrawFn) -> Case:
+    (small, big) = draw(tst.broadcastable_shapes(2))
+    a = draw(tst.arrays(small))
+    return Case((a,), {"shape": np.broadcast_shapes(small, big)})
+
+
+@st.composite
+def _index_case(draw: st.DrawFn) -> Case:
+    """Basic slices, integers, integer arrays with repeats, and boolean masks."""
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    n = a.shape[0]
+    kind = draw(st.sampled_from(["int", "slice", "ints", "mask", "tuple"]))
+    if kind == "int":
+        index: Any = draw(st.integers(-n, n - 1))
+    elif kind == "slice":
+        index = slice(draw(st.integers(0, n)), None, draw(st.sampled_from([1, 2, -1])))
+    elif kind == "ints":  # repeated indices must accumulate their gradients
+        index = np.array(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6)))
+    elif kind == "mask":
+        index = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    else:
+        index = (slice(None), *(0 for _ in a.shape[1:2])) + (None,)
+    return Case((a,), {"index": index})
+
+
+@st.composite
+def _join_case(draw: st.DrawFn, same_shape: bool) -> Case:
+    base = draw(tst.shapes(min_dims=1))
+    axis = draw(st.integers(0, len(base) - 1))
+    count = draw(st.integers(1, 3))
+    shapes = []
+    for _ in range(count):
+        shape = list(base)
+        if not same_shape:
+            shape[axis] = draw(st.integers(1, 3))
+        shapes.append(tuple(shape))
+    arrays = tuple(draw(tst.arrays(s)) for s in shapes)
+    return Case(arrays, {"axis": draw(st.integers(-len(base), len(base) - 1)) if same_shape
+                         else axis})
+
+
+@st.composite
+def _where_case(draw: st.DrawFn) -> Case:
+    a, b = draw(tst.broadcastable_pairs())
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    cond = draw(tst.hnp.arrays(np.bool_, shape))
+    return Case((a, b), {"cond": cond})
+
+
+def _sum_ref(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+def _logsumexp_ref(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+
+
+def _softmax_ref(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _stack_ref(*arrays: np.ndarray, axis: int = 0) -> np.ndarray:
+    return np.stack(arrays, axis=axis)
+
+
+def _concat_ref(*arrays: np.ndarray, axis: int = 0) -> np.ndarray:
+    return np.concatenate(arrays, axis=axis)
+
+
+_SPECS = [
+    # ------------------------------------------------------------------ arithmetic
+    OpSpec("add", lambda a, b: a + b, np.add, _binary()),
+    OpSpec("sub", lambda a, b: a - b, np.subtract, _binary()),
+    OpSpec("mul", lambda a, b: a * b, np.multiply, _binary()),
+    OpSpec("div", lambda a, b: a / b, np.divide, _binary(["real", "nonzero"])),
+    OpSpec("pow", lambda a, b: a**b, np.power, _binary(["positive", "real"])),
+    OpSpec("pow_scalar", lambda a: a**3, lambda a: a**3, _unary()),
+    OpSpec("rpow_scalar", lambda a: 2.0**a, lambda a: 2.0**a, _unary()),
+    OpSpec("radd_scalar", lambda a: 1.5 + a, lambda a: 1.5 + a, _unary()),
+    OpSpec("rsub_scalar", lambda a: 1.5 - a, lambda a: 1.5 - a, _unary()),
+    OpSpec("rdiv_scalar", lambda a: 1.5 / a, lambda a: 1.5 / a, _unary("nonzero")),
+    OpSpec("neg", lambda a: -a, np.negative, _unary()),
+    OpSpec("maximum", Tensor.maximum, np.maximum, _binary(apart=True), second_order=False),
+    OpSpec("minimum", Tensor.minimum, np.minimum, _binary(apart=True), second_order=False),
+    OpSpec(
+        "where",
+        lambda a, b, cond: Tensor.where(cond, a, b),
+        lambda a, b, cond: np.where(cond, a, b),
+        _where_case(),
+        second_order=False,
+    ),
+    # ------------------------------------------------------------------ elementwise functions
+    OpSpec("exp", Tensor.exp, np.exp, _unary()),
+    OpSpec("log", Tensor.log, np.log, _unary("positive")),
+    OpSpec("sqrt", Tensor.sqrt, np.sqrt, _unary("positive")),
+    OpSpec("abs", Tensor.abs, np.abs, _unary(kinks=(0.0,)), second_order=False),
+    OpSpec(
+        "clip",
+        lambda a: a.clip(-0.5, 0.5),
+        lambda a: np.clip(a, -0.5, 0.5),
+        _unary(kinks=(-0.5, 0.5)),
+        second_order=False,
+    ),
+    # ------------------------------------------------------------------ activations
+    OpSpec("relu", Tensor.relu, lambda a: np.maximum(a, 0), _unary(kinks=(0.0,)), False),
+    OpSpec(
+        "leaky_relu",
+        lambda a: a.leaky_relu(0.1),
+        lambda a: np.where(a > 0, a, 0.1 * a),
+        _unary(kinks=(0.0,)),
+        second_order=False,
+    ),
+    OpSpec("sigmoid", Tensor.sigmoid, lambda a: 1 / (1 + np.exp(-a)), _unary()),
+    OpSpec("tanh", Tensor.tanh, np.tanh, _unary()),
+    OpSpec(
+        "hardtanh",
+        Tensor.hardtanh,
+        lambda a: np.clip(a, -1, 1),
+        _unary(kinks=(-1.0, 1.0)),
+        second_order=False,
+    ),
+    OpSpec("softsign", Tensor.softsign, lambda a: a / (1 + np.abs(a)), _unary(kinks=(0.0,))),
+    OpSpec("softmax", lambda a, axis: a.softmax(axis), _softmax_ref, _with_one_axis()),
+    OpSpec(
+        "log_softmax",
+        lambda a, axis: a.log_softmax(axis),
+        lambda a, axis: np.log(_softmax_ref(a, axis)),
+        _with_one_axis(),
+    ),
+    # ------------------------------------------------------------------ linear algebra
+    OpSpec("matmul", lambda a, b: a @ b, np.matmul, tst.matmul_pairs().map(Case)),
+    # ------------------------------------------------------------------ reductions
+    OpSpec("sum", Tensor.sum, _sum_ref, _with_axis()),
+    OpSpec("mean", Tensor.mean, np.mean, _with_axis()),
+    OpSpec("var", Tensor.var, np.var, _var_case()),
+    OpSpec("max", Tensor.max, np.max, _with_axis(unique=True), second_order=False),
+    OpSpec("min", Tensor.min, np.min, _with_axis(unique=True), second_order=False),
+    OpSpec("logsumexp", Tensor.logsumexp, _logsumexp_ref, _with_axis()),
+    # ------------------------------------------------------------------ shape and indexing
+    OpSpec("reshape", lambda a, shape: a.reshape(shape), np.reshape, _reshape_case()),
+    OpSpec("transpose", lambda a, axes: a.transpose(*axes), np.transpose, _transpose_case()),
+    OpSpec("T", lambda a: a.T, lambda a: a.T, _unary()),
+    OpSpec("flatten", Tensor.flatten, lambda a: a.reshape(-1), _unary()),
+    OpSpec("squeeze", Tensor.squeeze, np.squeeze, _unary()),
+    OpSpec(
+        "unsqueeze",
+        lambda a: a.unsqueeze(-1),
+        lambda a: np.expand_dims(a, -1),
+        _unary(),
+    ),
+    OpSpec("expand", lambda a, shape: a.expand(shape), np.broadcast_to, _expand_case()),
+    OpSpec("getitem", lambda a, index: a[index], lambda a, index: a[index], _index_case()),
+    OpSpec(
+        "concatenate",
+        lambda *ts, axis: Tensor.concatenate(ts, axis),
+        _concat_ref,
+        _join_case(same_shape=False),
+    ),
+    OpSpec("stack", lambda *ts, axis: Tensor.stack(ts, axis), _stack_ref, _join_case(True)),
+]
+
+OPS: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
+"""Every operation under test, by name."""
