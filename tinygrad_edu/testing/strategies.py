@@ -92,8 +92,23 @@ def elements(
     if domain == "nonzero":
         values = st.tuples(values, st.booleans()).map(lambda vs: -vs[0] if vs[1] else vs[0])
     if kinks:
-        values = values.filter(lambda v: all(abs(v - k) >= margin for k in kinks))
+        values = values.map(lambda v: _away_from(v, kinks, margin, low, high))
     return values
+
+
+def _away_from(
+    v: float, kinks: Sequence[float], margin: float, low: float, high: float
+) -> float:
+    """Move ``v`` to ``margin`` from any kink it is closer to than that (staying in range).
+
+    Mapping instead of filtering keeps hypothesis efficient: draws near a kink (0 is a
+    favourite) are moved, not thrown away.
+    """
+    for k in kinks:
+        if abs(v - k) < margin:
+            up, down = k + margin, k - margin
+            v = up if (v >= k and up <= high) or down < low else down
+    return v
 
 
 def shapes(
