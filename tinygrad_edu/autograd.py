@@ -125,7 +125,7 @@ class Function:
 
     inputs: tuple[Any, ...] | None
     arrays: list[Any]
-    needs_input_grad: tuple[bool, ...]
+    needs_input_grad: list[bool]
 
     def forward(self, *arrays: Any, **params: Any) -> np.ndarray:
         raise NotImplementedError
@@ -140,26 +140,36 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **params: Any) -> Any:
         """Run the operation on Tensors (recording it when needed) or on plain arrays."""
+        # One pass over the arguments: their arrays, and which ones need a gradient.
+        # This is the per-operation hot path, so it avoids generator expressions.
+        arrays = []
+        needs = []
+        tensors = 0
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+                tensors += 1
+            else:
+                arrays.append(a)
+                needs.append(False)
         fn = cls()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             data = fn.forward(*arrays, **params)
         except ValueError as exc:  # numpy's broadcasting, reshape and axis errors
             raise _shape_error(cls.__name__, args, exc) from None
-        if not any(isinstance(a, Tensor) for a in args):
+        if not tensors:
             return data
         if type(data) is not np.ndarray:  # ufuncs on 0-d arrays return numpy scalars
             data = np.asarray(data)
         out = Tensor.__new__(Tensor)
         out._init(data)
-        if _grad_mode.enabled:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            if True in needs:
-                fn.inputs = args
-                fn.arrays = arrays
-                fn.needs_input_grad = needs
-                out.requires_grad = True
-                out._ctx = fn
+        if True in needs and _grad_mode.enabled:
+            fn.inputs = args
+            fn.arrays = arrays
+            fn.needs_input_grad = needs
+            out.requires_grad = True
+            out._ctx = fn
         return out
 
     def __repr__(self) -> str:
@@ -292,7 +302,9 @@ def _run_backward(
             for parent, need, gi in zip(inputs, needs, in_grads):
                 if not need or gi is None:
                     continue
-                gi = _fit_gradient(gi, parent, fn)
+                value = parent.data
+                if gi.shape != value.shape or gi.dtype != value.dtype:
+                    gi = _fit_gradient(gi, value, fn)
                 key = id(parent)
                 prev = grads.get(key)
                 grads[key] = gi if prev is None else prev + gi
@@ -328,9 +340,9 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:
     return g.data if isinstance(g, Tensor) else g
 
 
-def _fit_gradient(gi: Any, parent: Tensor, fn: Function) -> Any:
+def _fit_gradient(gi: Any, value: np.ndarray, fn: Function) -> Any:
     """Sum a broadcast gradient back to the input's shape; match the input's dtype."""
-    shape = parent.data.shape
+    shape = value.shape
     if gi.shape != shape:
         fitted = unbroadcast(gi, shape)
         if fitted is None:
@@ -339,7 +351,7 @@ def _fit_gradient(gi: Any, parent: Tensor, fn: Function) -> Any:
                 f"{gi.shape} for an input of shape {shape}"
             )
         gi = fitted
-    dtype = parent.data.dtype
+    dtype = value.dtype
     if gi.dtype != dtype:
         gi = gi.astype(dtype)
     return gi

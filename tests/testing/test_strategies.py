@@ -24,7 +24,7 @@ def test_shapes_respect_their_bounds(shape):
         ("unit", lambda a: np.all(np.abs(a) <= 0.9)),
         ((5.0, 6.0), lambda a: np.all((5 <= a) & (a <= 6))),
     ],
-    ids=str,
+    ids=["real", "positive", "nonzero", "unit", "range"],
 )
 def test_arrays_stay_in_their_domain(domain, check):
     @given(tst.arrays(domain=domain))
