@@ -15,9 +15,11 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype  # isort: skip
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .errors import (
     BackwardError,
+    CheckpointError,
     DTypeError,
     GradcheckError,
     IndexingError,
+    InvalidArgumentError,
     ShapeError,
     TinygradEduError,
 )
@@ -26,9 +28,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackwardError",
+    "CheckpointError",
     "DTypeError",
     "GradcheckError",
     "IndexingError",
+    "InvalidArgumentError",
     "ShapeError",
     "Tensor",
     "TinygradEduError",

@@ -28,5 +28,13 @@ class DTypeError(TinygradEduError, TypeError):
     """A dtype that cannot be used as asked (an integer tensor that should require grad)."""
 
 
+class InvalidArgumentError(TinygradEduError, ValueError):
+    """A value outside what an operation accepts (an unknown reduction, a negative rate)."""
+
+
+class CheckpointError(TinygradEduError, ValueError):
+    """A saved model or optimiser file that cannot be loaded as it is; nothing was changed."""
+
+
 class GradcheckError(TinygradEduError, AssertionError):
     """Analytic and numerical gradients disagree; the message names where and by how much."""

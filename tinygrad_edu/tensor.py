@@ -514,6 +514,16 @@ class Tensor:
         self._check_nonempty("min")
         return ops.Min.apply(self, axis=_normalize_axes(axis, self.ndim, "min"), keepdims=keepdims)
 
+    def argmax(self, axis: int | None = None) -> np.ndarray:
+        """Index of the largest value (over the flattened tensor when axis is None).
+
+        Not differentiable: returns an integer numpy array, e.g. predicted classes.
+        """
+        self._check_nonempty("argmax")
+        if axis is not None:
+            axis = _normalize_axis(axis, self.ndim, "argmax")
+        return np.argmax(self.data, axis=axis)
+
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) over ``axis``, computed stably by shifting by the maximum."""
         shift = self.max(axis, keepdims=True).detach()
