@@ -1,0 +1,292 @@
+"""The training loop: mini-batch gradient descent with progress, validation and a history.
+
+One step is the course's loop: forward, loss, backward, update,
+
+    w <- w - eta dL/dw   (or whatever rule the optimiser follows)
+
+and one epoch is one pass over the loader. :func:`fit` records the loss of every step and the
+metrics of every epoch in a :class:`History` that can be saved as JSON and plotted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .autograd import no_grad
+from .errors import InvalidArgumentError, ShapeError
+from .tensor import Tensor
+
+__all__ = ["History", "TrainingWarning", "accuracy", "evaluate", "fit"]
+
+
+class TrainingWarning(UserWarning):
+    """Training stopped or went wrong in a way worth telling (a NaN loss)."""
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`.
+
+    Attributes:
+        losses: the training loss of every step, in order.
+        epochs: one dict per epoch: ``epoch`` (1-based), ``loss`` (mean training loss),
+            ``accuracy`` (training accuracy, or None for regression), ``val_loss``,
+            ``val_accuracy`` (None without validation data) and ``lr`` (the rate used).
+        stop_reason: why training ended early, or None when it ran all epochs.
+    """
+
+    losses: list[float] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str | None = None
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stop_reason is not None
+
+    def metric(self, name: str) -> list[Any]:
+        """One per-epoch metric as a list, e.g. ``history.metric("val_accuracy")``."""
+        known = {key for epoch in self.epochs for key in epoch}
+        if self.epochs and name not in known:
+            raise InvalidArgumentError(
+                f"History.metric: no metric {name!r}; recorded metrics are {sorted(known)}"
+            )
+        return [epoch.get(name) for epoch in self.epochs]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"losses": self.losses, "epochs": self.epochs, "stop_reason": self.stop_reason}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        return cls(list(d["losses"]), list(d["epochs"]), d.get("stop_reason"))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the history as JSON, atomically (a temporary file, then a rename).
+
+        NaN losses are written as ``NaN`` (Python's json reads them back).
+        """
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".history-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.to_dict(), f, indent=1)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> History:
+        with open(path) as f:
+            return cls.from_dict(json.load(f))
+
+
+def _is_classification(out: np.ndarray, y: np.ndarray) -> bool:
+    """Whether accuracy makes sense: class scores, or labels that can only be classes.
+
+    Integer labels are classes. Float labels count as classes when they are integral and the
+    model gives one score per class, or when they are all in {-1, 0, 1} (binary labels);
+    otherwise (say targets 2.0 and 4.0 for a single output) it is regression.
+    """
+    if y.dtype.kind in "iub":
+        return True
+    if y.dtype.kind != "f":
+        return False
+    if out.ndim == 2 and out.shape[1] > 1:
+        return y.ndim == 2 or bool(np.all(np.mod(y, 1) == 0))
+    return bool(np.all(np.isin(y, (-1.0, 0.0, 1.0))))
+
+
+def _correct(out: np.ndarray, y: np.ndarray, threshold: float) -> int:
+    """How many predictions match the labels.
+
+    Several outputs per sample: the class with the largest score (argmax). One output: class
+    1 where it exceeds ``threshold`` (0 for logits and scores, 0.5 for probabilities), else 0,
+    or -1 when the labels are in {-1, +1}.
+    """
+    if out.ndim == 2 and out.shape[1] > 1:
+        if y.ndim == 2:  # one-hot or probability labels
+            y = y.argmax(axis=1)
+        return int(np.sum(out.argmax(axis=1) == y))
+    scores = out.reshape(len(y))
+    low = -1 if np.min(y) < 0 else 0
+    return int(np.sum(np.where(scores > threshold, 1, low) == y.reshape(len(y))))
+
+
+def _predict(model: Any, X: Any) -> np.ndarray:
+    """The model's output on X in eval mode, recording nothing; the mode is restored."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with no_grad():
+            return model(Tensor(X)).data
+    finally:
+        if was_training:
+            model.train()
+
+
+def accuracy(model: Any, X: Any, y: Any, threshold: float = 0.0) -> float:
+    """Fraction of samples the model classifies correctly (in eval mode, without a graph).
+
+    Args:
+        model: a callable (usually a Module) mapping a Tensor of inputs to scores.
+        X: inputs, one sample per row.
+        y: integer class labels (N,), one-hot labels (N, C), or {0, 1} / {-1, +1} labels for
+            a model with one output.
+        threshold: for one-output models, the score above which class 1 is predicted.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.train import accuracy
+        >>> W = Tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> accuracy(lambda x: x @ W, np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
+        0.5
+    """
+    X = X.data if isinstance(X, Tensor) else np.asarray(X)
+    y = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if len(X) != len(y):
+        raise ShapeError(f"accuracy: X has {len(X)} samples but y has {len(y)}")
+    if len(y) == 0:
+        raise ShapeError("accuracy: no samples")
+    return _correct(_predict(model, X), y, threshold) / len(y)
+
+
+def evaluate(model: Any, loss_fn: Any, X: Any, y: Any) -> tuple[float, float | None]:
+    """Loss and accuracy (None for regression) of the model on (X, y), in eval mode."""
+    y = y.data if isinstance(y, Tensor) else np.asarray(y)
+    out = _predict(model, X.data if isinstance(X, Tensor) else X)
+    with no_grad():
+        loss = float(loss_fn(Tensor(out), y).item())
+    acc = _correct(out, y, 0.0) / len(y) if _is_classification(out, y) else None
+    return loss, acc
+
+
+def fit(
+    model: Any,
+    loss_fn: Any,
+    optimizer: Any,
+    loader: Any,
+    epochs: int,
+    val_data: tuple[Any, Any] | None = None,
+    scheduler: Any = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` for ``epochs`` passes over ``loader``; return the :class:`History`.
+
+    Each step: forward the batch, ``loss = loss_fn(output, y_batch)``, zero the gradients,
+    ``loss.backward()``, ``optimizer.step()``. After each epoch: the validation loss and
+    accuracy on ``val_data`` (in eval mode), then ``scheduler.step()`` (schedules count epochs).
+
+    A loss that becomes NaN or infinite stops training at once, before the update that would
+    spread it into the weights, with a :class:`TrainingWarning` that says where and what to try;
+    ``history.stop_reason`` keeps the message.
+
+    Args:
+        model: a Module (or any callable of a Tensor; ``train()``/``eval()`` used if present).
+        loss_fn: ``loss_fn(output, y_batch) -> one-element Tensor``, e.g. ``cross_entropy``.
+        optimizer: an optimiser over the model's parameters. Newton gets the second-order
+            graph it needs (``backward(create_graph=True)``).
+        loader: an iterable of ``(X_batch, y_batch)`` with ``len()``, e.g. a DataLoader.
+        epochs: number of passes over the loader (a positive int).
+        val_data: ``(X_val, y_val)`` evaluated after every epoch.
+        scheduler: a learning-rate schedule stepped once per epoch.
+        progress: show a tqdm progress bar with the live loss and accuracy.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.train import fit
+        >>> class Line:
+        ...     def __init__(self): self.w = Tensor([0.0], requires_grad=True)
+        ...     def __call__(self, x): return x * self.w
+        >>> class GD:
+        ...     def __init__(self, params, lr): self.params, self.lr = params, lr
+        ...     def zero_grad(self): [setattr(p, "grad", None) for p in self.params]
+        ...     def step(self): [np.subtract(p.data, self.lr * p.grad, out=p.data)
+        ...                      for p in self.params]
+        >>> model = Line()
+        >>> X = np.linspace(-1, 1, 8).astype(np.float32); y = 3 * X
+        >>> mse = lambda out, y: ((out - y) ** 2).mean()
+        >>> history = fit(model, mse, GD([model.w], 0.5), [(X, y)], epochs=50, progress=False)
+        >>> round(float(model.w.data[0]), 3)
+        3.0
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise InvalidArgumentError(f"fit: epochs must be a positive integer; got {epochs!r}")
+    create_graph = type(optimizer).__name__ == "Newton"  # it differentiates the gradient
+    history = History()
+    total = epochs * len(loader) if hasattr(loader, "__len__") else None
+    bar = tqdm(total=total, disable=not progress, unit="step", dynamic_ncols=True)
+    try:
+        for epoch in range(1, epochs + 1):
+            bar.set_description(f"epoch {epoch}/{epochs}")
+            if hasattr(model, "train"):
+                model.train()
+            lr = getattr(optimizer, "lr", None)
+            loss_sum, correct, seen, classification = 0.0, 0, 0, True
+            for step, (xb, yb) in enumerate(loader, start=1):
+                yb = yb.data if isinstance(yb, Tensor) else np.asarray(yb)
+                out = model(xb if isinstance(xb, Tensor) else Tensor(xb))
+                loss = loss_fn(out, yb)
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    history.stop_reason = (
+                        f"the training loss became {value} at epoch {epoch}, step {step}; "
+                        "training stopped before the update. Try a smaller learning rate, "
+                        "standardised inputs, or a numerically stable loss (cross_entropy on "
+                        "logits rather than log of softmax)."
+                    )
+                    warnings.warn(history.stop_reason, TrainingWarning, stacklevel=2)
+                    return history
+                optimizer.zero_grad()
+                loss.backward(create_graph=create_graph)
+                optimizer.step()
+                history.losses.append(value)
+                loss_sum += value * len(yb)
+                seen += len(yb)
+                classification = classification and _is_classification(out.data, yb)
+                if classification:
+                    correct += _correct(out.data, yb, 0.0)
+                shown = {"loss": f"{value:.4f}"}
+                if classification:
+                    shown["acc"] = f"{correct / seen:.3f}"
+                bar.set_postfix(shown, refresh=False)
+                bar.update(1)
+            if seen == 0:
+                raise InvalidArgumentError("fit: the loader yielded no batches")
+            record: dict[str, Any] = {
+                "epoch": epoch,
+                "loss": loss_sum / seen,
+                "accuracy": correct / seen if classification else None,
+                "val_loss": None,
+                "val_accuracy": None,
+                "lr": lr,
+            }
+            if val_data is not None:
+                record["val_loss"], record["val_accuracy"] = evaluate(model, loss_fn, *val_data)
+                if record["val_accuracy"] is not None:
+                    bar.set_postfix(
+                        {
+                            "loss": f"{record['loss']:.4f}",
+                            "val_acc": f"{record['val_accuracy']:.3f}",
+                        },
+                        refresh=False,
+                    )
+            history.epochs.append(record)
+            if scheduler is not None:
+                scheduler.step()
+    finally:
+        bar.close()
+    return history
