@@ -105,6 +105,11 @@ def _operand(other: Any, like: Tensor) -> Any:
     return other
 
 
+def _exact(data: np.ndarray, requires_grad: bool) -> Tensor:
+    """A Tensor of exactly this array's dtype (constructors choose the dtype themselves)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=data.dtype)
+
+
 def _as_tensor(out: Any) -> Tensor:
     """Operations given only constants return arrays; the Tensor API returns Tensors."""
     return out if isinstance(out, Tensor) else Tensor(out)
@@ -285,20 +290,18 @@ class Tensor:
     @staticmethod
     def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         """A tensor of zeros: ``Tensor.zeros(2, 3)`` or ``Tensor.zeros((2, 3))``."""
-        dt = dtype or _default_dtype
-        return Tensor(np.zeros(_shape_arg(shape), dt), requires_grad=requires_grad)
+        return _exact(np.zeros(_shape_arg(shape), dtype or _default_dtype), requires_grad)
 
     @staticmethod
     def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         """A tensor of ones."""
-        dt = dtype or _default_dtype
-        return Tensor(np.ones(_shape_arg(shape), dt), requires_grad=requires_grad)
+        return _exact(np.ones(_shape_arg(shape), dtype or _default_dtype), requires_grad)
 
     @staticmethod
     def full(shape: Any, value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         """A tensor of ``shape`` filled with ``value``."""
-        dt = dtype or _default_dtype
-        return Tensor(np.full(_shape_arg((shape,)), value, dt), requires_grad=requires_grad)
+        data = np.full(_shape_arg((shape,)), value, dtype or _default_dtype)
+        return _exact(data, requires_grad)
 
     @staticmethod
     def randn(
@@ -330,32 +333,34 @@ class Tensor:
         """Evenly spaced values in [start, stop), as ``numpy.arange``."""
         if stop is None:
             start, stop = 0, start
-        return Tensor(np.arange(start, stop, step, dtype=dtype or _default_dtype))
+        return _exact(np.arange(start, stop, step, dtype=dtype or _default_dtype), False)
 
     @staticmethod
     def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
         """The n x m identity matrix (square when m is None)."""
-        return Tensor(np.eye(n, m, dtype=dtype or _default_dtype))
+        return _exact(np.eye(n, m, dtype=dtype or _default_dtype), False)
 
     @staticmethod
     def zeros_like(t: Any, requires_grad: bool = False) -> Tensor:
         """Zeros with the shape and dtype of ``t`` (a Tensor or an array)."""
-        return Tensor(np.zeros_like(np.asarray(t)), requires_grad=requires_grad)
+        return _exact(np.zeros_like(np.asarray(t)), requires_grad)
 
     @staticmethod
     def ones_like(t: Any, requires_grad: bool = False) -> Tensor:
         """Ones with the shape and dtype of ``t``."""
-        return Tensor(np.ones_like(np.asarray(t)), requires_grad=requires_grad)
+        return _exact(np.ones_like(np.asarray(t)), requires_grad)
 
     @staticmethod
     def full_like(t: Any, value: float, requires_grad: bool = False) -> Tensor:
         """``value`` everywhere, with the shape and dtype of ``t``."""
-        return Tensor(np.full_like(np.asarray(t), value), requires_grad=requires_grad)
+        return _exact(np.full_like(np.asarray(t), value), requires_grad)
 
     @staticmethod
     def randn_like(t: Any, rng: Any = None, requires_grad: bool = False) -> Tensor:
         """Standard normal samples with the shape and dtype of ``t``."""
         a = np.asarray(t)
+        if a.dtype.kind != "f":
+            raise DTypeError(f"randn_like: normal samples need a float dtype; t has {a.dtype}")
         return Tensor.randn(a.shape, rng=rng, dtype=a.dtype, requires_grad=requires_grad)
 
     # ------------------------------------------------------------------ arithmetic
