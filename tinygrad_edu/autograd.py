@@ -162,14 +162,21 @@ class Function:
             return data
         if type(data) is not np.ndarray:  # ufuncs on 0-d arrays return numpy scalars
             data = np.asarray(data)
+        # Tensor._init's assignments, inlined: this runs once per operation.
         out = Tensor.__new__(Tensor)
-        out._init(data)
+        out.data = data
+        out.grad = None
+        out.name = None
+        out._retains_grad = False
         if True in needs and _grad_mode.enabled:
             fn.inputs = args
             fn.arrays = arrays
             fn.needs_input_grad = needs
             out.requires_grad = True
             out._ctx = fn
+        else:
+            out.requires_grad = False
+            out._ctx = None
         return out
 
     def __repr__(self) -> str:

@@ -100,9 +100,12 @@ def _normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 
 def _operand(other: Any, like: Tensor) -> Any:
     """The other side of an operator: Tensors and arrays as they are, lists as arrays."""
-    if isinstance(other, (list, tuple)):
+    if other.__class__ in _SEQUENCES:
         return np.asarray(other, dtype=like.data.dtype)
     return other
+
+
+_SEQUENCES = (list, tuple)
 
 
 def _exact(data: np.ndarray, requires_grad: bool) -> Tensor:
