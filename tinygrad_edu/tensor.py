@@ -74,7 +74,7 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 def _rng(rng: Any) -> np.random.Generator:
     """A numpy Generator from ``None`` (fresh entropy), an int seed, or a Generator."""
-    if rng is None or isinstance(rng, (int, np.integer)):
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
