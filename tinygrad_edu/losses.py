@@ -1,0 +1,592 @@
+"""Losses composed from tensor operations: no loss has a backward formula of its own.
+
+Notation, as in the course notes: a model's outputs (predictions, logits z, scores s) are
+differentiable Tensors; targets and labels (t, y) are constants. Each loss computes one value
+per sample (or per element), then reduces it:
+
+* ``reduction="mean"`` (the default): the average over samples, the usual training loss;
+* ``reduction="sum"``: the total;
+* ``reduction="none"``: the per-sample values themselves.
+
+Every function accepts Tensors, numpy arrays or nested lists, and returns a Tensor.
+
+Shapes are checked strictly: a prediction of shape (N, 1) against a target of shape (N,)
+would broadcast to an (N, N) matrix of every prediction against every target, a loss that
+trains without complaint and learns nothing useful. Such pairs raise :class:`ShapeError`.
+
+Example:
+    >>> import numpy as np
+    >>> from tinygrad_edu import Tensor
+    >>> from tinygrad_edu.losses import cross_entropy
+    >>> z = Tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]], requires_grad=True)
+    >>> loss = cross_entropy(z, np.array([0, 1]))
+    >>> loss.backward()
+    >>> round(loss.item(), 4)
+    0.1324
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .errors import DTypeError, InvalidArgumentError, ShapeError
+from .tensor import Tensor
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "l2_penalty",
+    "max_margin_loss",
+    "mse_loss",
+    "multiclass_hinge_loss",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# The floor for p and 1 - p inside binary_cross_entropy's logs: -ln(1e-12) ~ 27.63 is the
+# largest loss one element can contribute.
+BCE_EPS = 1e-12
+
+# Targets outside [0, 1] are usually {-1, +1} labels meant for a margin loss.
+_TARGET_HINT = " Labels in {-1, +1} belong to hinge_loss; map them with t = (y + 1) / 2."
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_reduction(reduction: Any, op: str) -> None:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        valid = ", ".join(repr(r) for r in REDUCTIONS)
+        raise InvalidArgumentError(
+            f"{op}: unknown reduction {reduction!r}; expected one of {valid}"
+        )
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    """Apply ``reduction`` to the per-sample losses (the one place reductions happen)."""
+    _check_reduction(reduction, op)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if loss.size == 0:
+        raise ShapeError(
+            f"{op}: the mean over an empty batch (per-sample losses of shape {loss.shape}) is "
+            "undefined; pass at least one sample, or use reduction='sum'"
+        )
+    return loss.mean()
+
+
+def _as_tensor(x: Any, op: str, what: str, like: Tensor | None = None) -> Tensor:
+    """A differentiable input as a Tensor: Tensors as they are, arrays and lists wrapped.
+
+    Arrays meeting a Tensor (``like``) take its dtype, so a float64 numpy target does not turn
+    a float32 model's loss into float64.
+    """
+    if isinstance(x, Tensor):
+        return x
+    try:
+        data = np.asarray(x)
+    except ValueError:  # ragged nested lists
+        data = np.asarray(None)
+    if data.dtype.kind not in "biuf":
+        raise DTypeError(
+            f"{op}: {what} must be a Tensor, a numeric numpy array or a (nested) list of "
+            f"numbers; got {type(x).__name__} {x!r:.60}"
+        )
+    if like is not None:
+        data = data.astype(like.dtype, copy=False)
+    return Tensor(data)
+
+
+def _constant(x: Any, dtype: Any, op: str, what: str) -> np.ndarray:
+    """Targets and labels: a plain numpy array of ``dtype`` (a Tensor's data; no gradient)."""
+    try:
+        return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)
+    except (TypeError, ValueError):
+        raise DTypeError(
+            f"{op}: {what} must be numbers (a Tensor, a numeric numpy array or a list); got "
+            f"{type(x).__name__} {x!r:.60}"
+        ) from None
+
+
+def _labels_array(x: Any, op: str) -> np.ndarray:
+    """Labels as given (Tensor data, array or list), keeping their dtype for checking."""
+    try:
+        values = np.asarray(x.data if isinstance(x, Tensor) else x)
+    except ValueError:  # ragged nested lists
+        values = np.asarray(None)
+    if values.dtype.kind not in "biuf":
+        raise DTypeError(f"{op}: labels must be numbers (an array, list or Tensor); got {x!r:.60}")
+    return values
+
+
+def _check_same_shape(a: tuple[int, ...], b: tuple[int, ...], op: str, names: str) -> None:
+    """Refuse elementwise pairs whose shapes differ, instead of broadcasting them silently."""
+    if a == b:
+        return
+    first, second = names.split(" and ")
+    hint = ""
+    if len(a) == len(b) + 1 and a[-1] == 1 and a[:-1] == b:
+        hint = f" Reshape one of them: {second}.reshape(-1, 1) or {first}.reshape(-1)."
+    elif len(b) == len(a) + 1 and b[-1] == 1 and b[:-1] == a:
+        hint = f" Reshape one of them: {first}.reshape(-1, 1) or {second}.reshape(-1)."
+    raise ShapeError(
+        f"{op}: {first} has shape {a} but {second} has shape {b}; they must have the same "
+        f"shape, because broadcasting would silently pair the wrong elements.{hint}"
+    )
+
+
+def _check_unit_interval(values: np.ndarray, op: str, what: str, hint: str = "") -> None:
+    """Values in [0, 1] (NaN fails too); the message shows the first offenders."""
+    bad = ~((values >= 0) & (values <= 1))
+    if bad.any():
+        shown = _show(values[bad])
+        raise InvalidArgumentError(
+            f"{op}: {what} must lie in [0, 1]; got {shown} ({int(bad.sum())} of {values.size} "
+            f"values outside).{hint}"
+        )
+
+
+def _check_margin(margin: Any, op: str) -> float:
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"{op}: margin must be a number >= 0; got {margin!r}")
+    if not (math.isfinite(margin) and margin >= 0):
+        raise InvalidArgumentError(f"{op}: margin must be a finite number >= 0; got {margin}")
+    return float(margin)
+
+
+def _show(values: np.ndarray, limit: int = 5) -> str:
+    """The first few distinct values, for an error message."""
+    distinct = np.unique(values.reshape(-1))
+    text = ", ".join(repr(v) for v in distinct[:limit].tolist())
+    return text + (", ..." if distinct.size > limit else "")
+
+
+def _class_indices(labels: np.ndarray, n_classes: int, op: str) -> np.ndarray:
+    """Integer class indices checked to lie in [0, C): integer arrays, or integral floats.
+
+    ``Tensor([0, 2])`` is float32, so integral float values are accepted; 0.5 is not.
+    """
+    if labels.dtype.kind == "b":
+        raise DTypeError(
+            f"{op}: labels are booleans; class indices must be integers in [0, {n_classes}). "
+            "Convert them with labels.astype(int)."
+        )
+    if labels.dtype.kind == "f":
+        integral = np.isfinite(labels) & (labels == np.round(labels))
+        if not integral.all():
+            raise InvalidArgumentError(
+                f"{op}: class-index labels must be whole numbers in [0, {n_classes}); got "
+                f"{_show(labels[~integral])}. Pass integer indices, or probabilities of shape "
+                "(N, C) for soft labels."
+            )
+    bad = (labels < 0) | (labels >= n_classes)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if labels.ndim else ()
+        hint = ""
+        if labels.size and labels.min() >= 1 and labels.max() == n_classes:
+            hint = " If your labels count from 1, subtract 1."
+        raise InvalidArgumentError(
+            f"{op}: labels must be class indices in [0, {n_classes}) for C = {n_classes} "
+            f"classes; got {_show(labels[bad])} (first at position {where}).{hint}"
+        )
+    return labels.astype(np.intp)
+
+
+def _check_class_scores(x: Tensor, op: str, what: str) -> None:
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise ShapeError(
+            f"{op}: {what} must have shape (N, C) (a batch) or (C,) (one sample) with C >= 1 "
+            f"classes on the last axis; got shape {x.shape}"
+        )
+
+
+def _pick(x: Tensor, idx: np.ndarray) -> Tensor:
+    """x[n, idx[n]] for each row of a 2-D ``x``, or x[idx] for a 1-D one (differentiable)."""
+    if x.ndim == 1:
+        return x[int(idx)]
+    return x[np.arange(x.shape[0]), idx]
+
+
+# ----------------------------------------------------------------------------- regression
+
+
+def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error: L = (1/n) sum_i (y_i - t_i)^2 over all n elements.
+
+    Args:
+        pred: predictions y, any shape.
+        target: targets t, of exactly the shape of ``pred`` (no broadcasting). A Tensor
+            target that requires grad receives a gradient too.
+        reduction: "mean" (over all elements), "sum", or "none" (the squared errors).
+
+    Returns:
+        The loss as a Tensor: a scalar, or of ``pred``'s shape for ``reduction="none"``.
+
+    Raises:
+        ShapeError: if the shapes differ, e.g. predictions (N, 1) against targets (N,).
+        InvalidArgumentError: for an unknown reduction.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.losses import mse_loss
+        >>> y = Tensor([1.0, 2.0, 4.0], requires_grad=True)
+        >>> loss = mse_loss(y, [1.0, 0.0, 1.0])
+        >>> loss.item()
+        4.333333492279053
+        >>> loss.backward(); y.grad.tolist()   # 2 (y - t) / n
+        [0.0, 1.3333333730697632, 2.0]
+    """
+    op = "mse_loss"
+    _check_reduction(reduction, op)
+    pred = _as_tensor(pred, op, "pred")
+    target = _as_tensor(target, op, "target", like=pred)
+    _check_same_shape(pred.shape, target.shape, op, "pred and target")
+    diff = pred - target
+    return _reduce(diff * diff, reduction, op)
+
+
+# ----------------------------------------------------------------------------- classification
+
+
+def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of logits z against class labels.
+
+    With log p = log_softmax(z) over the classes, the loss of one sample is
+
+    * -log p_y for a class index y (labels of shape (N,)), or
+    * -sum_k q_k log p_k for probabilities / one-hot rows q (labels of shape (N, C)).
+
+    The kind of label is decided by shape: one dimension fewer than ``logits`` means indices,
+    the same shape means probabilities. log_softmax subtracts the maximum logit first, so the
+    loss is finite for logits of any size. Its gradient is dL/dz = softmax(z) - onehot(y)
+    per sample (divided by N for the mean).
+
+    Args:
+        logits: z of shape (N, C), or (C,) for one sample.
+        labels: integer class indices in [0, C) of shape (N,) (a scalar for one sample) as a
+            numpy array, list or Tensor (whole-number floats such as ``Tensor([0, 2])`` are
+            accepted); or probabilities of shape (N, C) in [0, 1] whose rows normally sum to 1.
+            Labels are constants: no gradient flows to them.
+        reduction: "mean" (over samples), "sum", or "none" (shape (N,), or () for one sample).
+
+    Raises:
+        ShapeError: logits not 1-D or 2-D, or labels of neither accepted shape.
+        InvalidArgumentError: labels outside [0, C) or not whole numbers, probabilities outside
+            [0, 1], or an unknown reduction.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.losses import cross_entropy
+        >>> z = Tensor([[1e4, 0.0, -1e4]])
+        >>> cross_entropy(z, [0]).item(), cross_entropy(z, [2]).item()
+        (0.0, 20000.0)
+    """
+    op = "cross_entropy"
+    _check_reduction(reduction, op)
+    logits = _as_tensor(logits, op, "logits")
+    _check_class_scores(logits, op, "logits")
+    values = _labels_array(labels, op)
+    batch, n_classes = logits.shape[:-1], logits.shape[-1]
+    log_p = logits.log_softmax(axis=-1)
+    if values.shape == batch:
+        idx = _class_indices(values, n_classes, op)
+        per_sample = -_pick(log_p, idx)
+    elif values.shape == logits.shape:
+        _check_unit_interval(values, op, "probability labels (same shape as logits)")
+        q = values.astype(logits.dtype)
+        per_sample = -(log_p * q).sum(axis=-1)
+    else:
+        hint = ""
+        if values.shape == batch + (1,):
+            hint = " Labels of shape (N, 1) are a column: flatten them with labels.reshape(-1)."
+        raise ShapeError(
+            f"{op}: logits have shape {logits.shape}, so labels must be class indices of shape "
+            f"{batch} or probabilities of shape {logits.shape}; got labels of shape "
+            f"{values.shape}.{hint}"
+        )
+    return _reduce(per_sample, reduction, op)
+
+
+def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities p against targets t in [0, 1].
+
+    L = -(t log p + (1 - t) log(1 - p)) per element. Inside the logs, p and 1 - p are clipped
+    below at 1e-12, so p = 0 or p = 1 against the opposite target gives the large but finite
+    loss -ln(1e-12) ~ 27.63 instead of infinity (clipping 1 - p rather than p keeps the bound
+    in float32, where 1 - 1e-12 rounds to 1). The clip's gradient is zero where it is active.
+
+    Prefer :func:`binary_cross_entropy_with_logits` on the logits when you have them: it is
+    exact where this one saturates.
+
+    Args:
+        probs: p in [0, 1] (e.g. the output of ``sigmoid``), any shape.
+        targets: t in [0, 1] of exactly the shape of ``probs``; constants.
+        reduction: "mean" (over all elements), "sum", or "none".
+
+    Raises:
+        ShapeError: if the shapes differ.
+        InvalidArgumentError: probs or targets outside [0, 1] (or NaN), unknown reduction.
+
+    Example:
+        >>> from tinygrad_edu.losses import binary_cross_entropy
+        >>> round(binary_cross_entropy([0.8, 0.1], [1.0, 0.0]).item(), 5)  # -(ln .8 + ln .9)/2
+        0.16425
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(reduction, op)
+    probs = _as_tensor(probs, op, "probs")
+    t = _constant(targets, probs.dtype, op, "targets")
+    _check_same_shape(probs.shape, t.shape, op, "probs and targets")
+    hint = " Pass sigmoid(x), or pass the raw scores x to binary_cross_entropy_with_logits."
+    _check_unit_interval(probs.data, op, "probs", hint)
+    _check_unit_interval(t, op, "targets", _TARGET_HINT)
+    log_p = probs.clip(BCE_EPS, None).log()
+    log_not_p = (1 - probs).clip(BCE_EPS, None).log()
+    return _reduce(-(t * log_p + (1 - t) * log_not_p), reduction, op)
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigma(x) against t, computed from the logits x directly.
+
+    L = -(t log sigma(x) + (1 - t) log sigma(-x)) per element, with both logs read off one
+    log-softmax over the pair [x, 0]:
+
+        log sigma(x) = log_softmax([x, 0])_0,   log sigma(-x) = log_softmax([x, 0])_1
+
+    since sigma(x) = e^x / (e^x + e^0). log_softmax is finite for any x (|x| = 1e4 gives
+    L ~ 1e4, not infinity), and it is smooth everywhere, so the gradient is exactly
+    dL/dx = sigma(x) - t, also at x = 0. (The common relu(x) - x t + log(1 + e^-|x|) has kinks
+    at 0 whose subgradients give the wrong derivative there.)
+
+    Args:
+        logits: x, any shape.
+        targets: t in [0, 1] of exactly the shape of ``logits``; constants.
+        reduction: "mean" (over all elements), "sum", or "none".
+
+    Raises:
+        ShapeError: if the shapes differ.
+        InvalidArgumentError: targets outside [0, 1] (or NaN), or an unknown reduction.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.losses import binary_cross_entropy_with_logits
+        >>> x = Tensor([0.0, 1e4], requires_grad=True)
+        >>> loss = binary_cross_entropy_with_logits(x, [1.0, 0.0], reduction="sum")
+        >>> round(loss.item(), 4)   # ln 2 + 1e4
+        10000.6934
+        >>> loss.backward(); x.grad.tolist()   # sigma(x) - t
+        [-0.5, 1.0]
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, op)
+    logits = _as_tensor(logits, op, "logits")
+    t = _constant(targets, logits.dtype, op, "targets")
+    _check_same_shape(logits.shape, t.shape, op, "logits and targets")
+    _check_unit_interval(t, op, "targets", _TARGET_HINT)
+    pair = Tensor.stack([logits, Tensor.zeros_like(logits)], axis=-1).log_softmax(axis=-1)
+    log_sig, log_sig_neg = pair[..., 0], pair[..., 1]
+    return _reduce(-(t * log_sig + (1 - t) * log_sig_neg), reduction, op)
+
+
+# ----------------------------------------------------------------------------- margins
+
+
+def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Tensor:
+    """Hinge loss of scores s against labels y in {-1, +1}: L = max(0, 1 - y s) per element.
+
+    Zero once a sample is on the right side with margin (y s >= 1). At the kink y s = 1 the
+    gradient is 0 (the subgradient relu uses); elsewhere it is -y where y s < 1.
+
+    Args:
+        scores: s, any shape (e.g. (N,) from a single-output model flattened).
+        labels: y in {-1, +1} of exactly the shape of ``scores``; constants.
+        reduction: "mean" (over all elements), "sum", or "none".
+
+    Raises:
+        ShapeError: if the shapes differ.
+        InvalidArgumentError: labels other than -1 and +1 (with a hint for {0, 1} labels), or
+            an unknown reduction.
+
+    Example:
+        >>> from tinygrad_edu.losses import hinge_loss
+        >>> hinge_loss([2.0, 0.5, -1.0], [1, 1, 1], reduction="none").tolist()
+        [0.0, 0.5, 2.0]
+    """
+    op = "hinge_loss"
+    _check_reduction(reduction, op)
+    scores = _as_tensor(scores, op, "scores")
+    values = _labels_array(labels, op)
+    _check_same_shape(scores.shape, values.shape, op, "scores and labels")
+    bad = ~((values == 1) | (values == -1))
+    if bad.any():
+        hint = ""
+        if np.all((values == 0) | (values == 1)):
+            hint = " These look like {0, 1} labels: map them with y = 2 * y - 1."
+        raise InvalidArgumentError(
+            f"{op}: labels must be -1 or +1; got {_show(values[bad])}.{hint}"
+        )
+    y = values.astype(scores.dtype)
+    return _reduce((1 - y * scores).relu(), reduction, op)
+
+
+def multiclass_hinge_loss(
+    scores: Any, labels: Any, margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
+    """The multiclass SVM loss: L = sum_{j != y} max(0, s_j - s_y + margin) per sample.
+
+    Each wrong class j costs how far its score comes within ``margin`` of the true class's
+    score s_y (or beyond it). The term j = y (always equal to ``margin``) is left out.
+
+    Args:
+        scores: s of shape (N, C), or (C,) for one sample.
+        labels: integer class indices in [0, C) of shape (N,) (a scalar for one sample);
+            whole-number floats are accepted. Constants.
+        margin: Delta >= 0, the required lead of the true class.
+        reduction: "mean" (over samples), "sum", or "none" (shape (N,)).
+
+    Raises:
+        ShapeError: scores not 1-D or 2-D, or labels not of shape (N,).
+        InvalidArgumentError: labels outside [0, C) or not whole numbers, a negative or
+            non-finite margin, or an unknown reduction.
+
+    Example:
+        >>> from tinygrad_edu.losses import multiclass_hinge_loss
+        >>> s = [[3.2, 5.1, -1.7], [1.3, 4.9, 2.0]]   # CS231n's cat and car scores
+        >>> [round(v, 4) for v in multiclass_hinge_loss(s, [0, 1], reduction="none").tolist()]
+        [2.9, 0.0]
+    """
+    op = "multiclass_hinge_loss"
+    _check_reduction(reduction, op)
+    margin = _check_margin(margin, op)
+    scores = _as_tensor(scores, op, "scores")
+    _check_class_scores(scores, op, "scores")
+    values = _labels_array(labels, op)
+    batch, n_classes = scores.shape[:-1], scores.shape[-1]
+    if values.shape != batch:
+        raise ShapeError(
+            f"{op}: scores have shape {scores.shape}, so labels must be class indices of shape "
+            f"{batch}; got labels of shape {values.shape}"
+        )
+    idx = _class_indices(values, n_classes, op)
+    true_score = _pick(scores, idx)
+    if scores.ndim == 2:
+        true_score = true_score.unsqueeze(-1)
+    # The mask removes the j = y term; its value (margin) would otherwise add a constant.
+    wrong = np.ones(scores.shape, dtype=scores.dtype)
+    if scores.ndim == 2:
+        wrong[np.arange(scores.shape[0]), idx] = 0
+    else:
+        wrong[int(idx)] = 0
+    per_sample = ((scores - true_score + margin).relu() * wrong).sum(axis=-1)
+    return _reduce(per_sample, reduction, op)
+
+
+def max_margin_loss(
+    s_true: Any, s_corrupt: Any, margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
+    """The course's max-margin objective J = max(Delta + s_c - s, 0), per pair of scores.
+
+    The true window's score s should beat the corrupt window's score s_c by at least the
+    margin Delta (1 in the notes); below that, dJ/ds = -1 and dJ/ds_c = +1, beyond it both
+    are 0 (also at the kink s - s_c = Delta).
+
+    Args:
+        s_true: scores s of the true examples, any shape.
+        s_corrupt: scores s_c of the corrupt examples, of exactly the shape of ``s_true``.
+            Both are differentiable.
+        margin: Delta >= 0.
+        reduction: "mean" (over all pairs), "sum", or "none".
+
+    Raises:
+        ShapeError: if the shapes differ.
+        InvalidArgumentError: a negative or non-finite margin, or an unknown reduction.
+
+    Example:
+        >>> from tinygrad_edu.losses import max_margin_loss
+        >>> max_margin_loss([3.0, 1.0, 0.0], [1.0, 0.5, 0.5], reduction="none").tolist()
+        [0.0, 0.5, 1.5]
+    """
+    op = "max_margin_loss"
+    _check_reduction(reduction, op)
+    margin = _check_margin(margin, op)
+    if isinstance(s_corrupt, Tensor) and not isinstance(s_true, Tensor):
+        s_corrupt = _as_tensor(s_corrupt, op, "s_corrupt")
+        s_true = _as_tensor(s_true, op, "s_true", like=s_corrupt)
+    else:
+        s_true = _as_tensor(s_true, op, "s_true")
+        s_corrupt = _as_tensor(s_corrupt, op, "s_corrupt", like=s_true)
+    _check_same_shape(s_true.shape, s_corrupt.shape, op, "s_true and s_corrupt")
+    return _reduce((margin + s_corrupt - s_true).relu(), reduction, op)
+
+
+# ----------------------------------------------------------------------------- regularisation
+
+
+def l2_penalty(params: Any, lam: float, n: float) -> Tensor:
+    """The L2 regularisation term lambda / (2 n) * sum_w w^2 (course notes: L = L0 + this).
+
+    Its gradient is (lambda / n) w for every weight w, so a gradient step rescales each weight
+    by (1 - eta lambda / n): weight decay. The sum is over every element of every tensor in
+    ``params``; to leave biases unpenalised, pass only the weights.
+
+    Args:
+        params: an iterable of Tensors (e.g. ``model.parameters()``), a Module (its
+            ``parameters()`` are used), or a single Tensor.
+        lam: lambda >= 0, the regularisation strength.
+        n: n > 0, the number of training examples.
+
+    Returns:
+        A scalar Tensor (0 for an empty ``params``).
+
+    Raises:
+        InvalidArgumentError: lam negative or not finite, n not positive and finite, or an
+            element of ``params`` that is not a Tensor.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.losses import l2_penalty
+        >>> w = Tensor([[1.0, -2.0], [0.0, 3.0]], requires_grad=True)
+        >>> penalty = l2_penalty([w], lam=0.5, n=2)   # 0.5 / 4 * 14
+        >>> penalty.item()
+        1.75
+        >>> penalty.backward(); w.grad.tolist()   # (lam / n) w
+        [[0.25, -0.5], [0.0, 0.75]]
+    """
+    op = "l2_penalty"
+    for value, name, ok in ((lam, "lam", "finite and >= 0"), (n, "n", "finite and > 0")):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise InvalidArgumentError(f"{op}: {name} must be a number ({ok}); got {value!r}")
+    if not (math.isfinite(lam) and lam >= 0):
+        raise InvalidArgumentError(f"{op}: lam must be finite and >= 0; got {lam}")
+    if not (math.isfinite(n) and n > 0):
+        raise InvalidArgumentError(
+            f"{op}: n (the number of training examples) must be finite and > 0; got {n}"
+        )
+    if isinstance(params, Tensor):
+        params = [params]
+    elif callable(getattr(params, "parameters", None)):
+        params = params.parameters()
+    if not isinstance(params, Iterable):
+        raise InvalidArgumentError(
+            f"{op}: params must be an iterable of Tensors (e.g. model.parameters()); got "
+            f"{type(params).__name__}"
+        )
+    params = list(params)  # a generator can be walked only once: check, then compute
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise InvalidArgumentError(
+                f"{op}: params must be Tensors; item {i} is a {type(p).__name__}"
+            )
+    if not params:
+        return Tensor(0.0)
+    total = (params[0] * params[0]).sum()
+    for p in params[1:]:
+        total = total + (p * p).sum()
+    return total * (lam / (2 * n))
