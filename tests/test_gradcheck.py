@@ -410,3 +410,20 @@ def test_gradcheck_passes_for_a_composite_function_on_random_inputs(data, shape)
     x = data.draw(hnp.arrays(np.float64, shape, elements=elements), label="x")
     y = data.draw(hnp.arrays(np.float64, shape[-1:], elements=elements), label="y")
     assert gradcheck(_composite, [t64(x), t64(y)]) is True
+
+
+def test_inputs_reached_through_a_closure_are_perturbed_in_place():
+    """A module's weight passed as an input but used through the module is still checked."""
+    w = t64([[1.0, -2.0]], name="w")
+    x = Tensor(np.array([[0.5], [3.0]]))
+
+    def right(_):
+        return (w @ x).tanh()
+
+    def wrong(_):
+        return (w.detach() @ x).tanh() + w.sum() * 0.0  # w's gradient is cut on purpose
+
+    before = w.data.copy()
+    assert gradcheck(right, [w])
+    assert not gradcheck(wrong, [w], raise_exception=False)
+    np.testing.assert_array_equal(w.data, before)  # restored exactly

@@ -81,29 +81,35 @@ def _perturbations(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """F at x_i + eps e_j and at x_i - eps e_j for every element j, and F at x itself.
 
-    Inputs are float64 copies, passed as Tensors when given as Tensors, so ``f`` sees the
-    types it expects. Evaluated under no_grad: nothing is recorded.
+    A float64 Tensor input is perturbed in place, one element at a time, and restored
+    exactly: a function that reaches the tensor some other way than through its argument (a
+    module's weight, a closure) sees the perturbation too. Other inputs are perturbed as
+    float64 copies of the same kind (Tensor or array). Evaluated under no_grad.
     """
-    args = [_float64_copy(x) if _is_float(x) else x for x in inputs]
+    args = [_perturbable(x) if _is_float(x) else x for x in inputs]
     point = args[i].data if isinstance(args[i], Tensor) else args[i]
-    flat = point.reshape(-1)  # a view: writing to it moves the input f sees
-    plus = np.empty(flat.size)
-    minus = np.empty(flat.size)
+    plus = np.empty(point.shape)
+    minus = np.empty(point.shape)
     with no_grad():
         center = objective(*args)
-        for j in range(flat.size):
-            old = flat[j]
-            flat[j] = old + eps
-            plus[j] = objective(*args)
-            flat[j] = old - eps
-            minus[j] = objective(*args)
-            flat[j] = old
-    return plus.reshape(point.shape), minus.reshape(point.shape), center
+        for j in np.ndindex(point.shape):
+            old = point[j]
+            try:
+                point[j] = old + eps
+                plus[j] = objective(*args)
+                point[j] = old - eps
+                minus[j] = objective(*args)
+            finally:
+                point[j] = old
+    return plus, minus, center
 
 
-def _float64_copy(x: Any) -> Any:
-    """A float64 copy of an input, of the same kind (Tensor or array), recording nothing."""
+def _perturbable(x: Any) -> Any:
+    """The input itself when it can be perturbed in place (a writable float64 Tensor), else a
+    float64 copy of the same kind, recording nothing."""
     if isinstance(x, Tensor):
+        if x.dtype == np.float64 and x.data.flags.writeable:
+            return x
         return Tensor(np.array(x.data, dtype=np.float64), name=x.name)
     return np.array(x, dtype=np.float64)
 
