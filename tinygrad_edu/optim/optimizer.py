@@ -1,0 +1,479 @@
+"""The base class of every optimiser: parameters, hyper-parameters, state and checkpoints.
+
+An optimiser holds a list of parameters w (Tensors that require grad) and, for each of them,
+the state its rule keeps from one step to the next (a velocity, a running sum of squared
+gradients ...). One call of :meth:`Optimizer.step` reads every gradient g = dL/dw left by
+``loss.backward()`` and moves its parameter *in place*:
+
+    w <- w + (a change computed from g, the hyper-parameters and the state)
+
+In place means ``p.data`` keeps its identity: a model, a plot or a test holding the array sees
+the new values, and no new arrays are made per step (each parameter gets scratch buffers once).
+
+Subclasses name their hyper-parameters, say which state arrays they keep
+(:meth:`Optimizer._state_spec`) and write the rule for one parameter (:meth:`Optimizer._update`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..errors import CheckpointError, InvalidArgumentError, ShapeError
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "check_number", "check_positive_int"]
+
+# ----------------------------------------------------------------------------- validation
+
+# The valid ranges of numeric hyper-parameters, written as the messages show them.
+_RANGES: dict[str, Callable[[float], bool]] = {
+    "(0, inf)": lambda x: x > 0,
+    "[0, inf)": lambda x: x >= 0,
+    "[0, 1)": lambda x: 0 <= x < 1,
+    "(0, 1]": lambda x: 0 < x <= 1,
+}
+
+
+def check_number(owner: str, name: str, value: Any, valid: str) -> float:
+    """``value`` as a float if it is a finite number in the interval ``valid``, else raise.
+
+    Args:
+        owner: who is asking, for the message (``"SGD"``).
+        name: the argument's name, for the message (``"momentum"``).
+        value: what the user gave.
+        valid: one of ``"(0, inf)"``, ``"[0, inf)"``, ``"[0, 1)"``, ``"(0, 1]"``.
+
+    Raises:
+        InvalidArgumentError: naming the argument, the value and the valid range.
+
+    Example:
+        >>> check_number("SGD", "momentum", 0.9, "[0, 1)")
+        0.9
+    """
+    # bool is an int in Python, but momentum=True is a slip, not a number.
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(
+            f"{owner}: {name} must be a finite number in {valid}; got {value!r} "
+            f"of type {type(value).__name__}"
+        )
+    x = float(value)
+    if not math.isfinite(x) or not _RANGES[valid](x):
+        raise InvalidArgumentError(f"{owner}: {name} must be a finite number in {valid}; got {x}")
+    return x
+
+
+def check_positive_int(owner: str, name: str, value: Any) -> int:
+    """``value`` as an int if it is a whole number >= 1 (not a float, not a bool), else raise.
+
+    Example:
+        >>> check_positive_int("StepDecay", "step_size", 10)
+        10
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidArgumentError(f"{owner}: {name} must be an integer >= 1; got {value!r}")
+    return int(value)
+
+
+def _check_bool(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidArgumentError(f"{owner}: {name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _check_betas(owner: str, name: str, value: Any) -> tuple[float, float]:
+    if isinstance(value, np.ndarray):  # a pair read back from an .npz file
+        value = value.tolist()
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise InvalidArgumentError(
+            f"{owner}: {name} must be a pair (beta1, beta2), each a number in [0, 1); got {value!r}"
+        )
+    return (
+        check_number(owner, f"{name}[0]", value[0], "[0, 1)"),
+        check_number(owner, f"{name}[1]", value[1], "[0, 1)"),
+    )
+
+
+# How each known hyper-parameter is checked; the same rules guard construction and loading.
+_HYPER_RULES: dict[str, Callable[[str, str, Any], Any]] = {
+    "lr": lambda o, n, v: check_number(o, n, v, "(0, inf)"),
+    "momentum": lambda o, n, v: check_number(o, n, v, "[0, 1)"),
+    "decay": lambda o, n, v: check_number(o, n, v, "[0, 1)"),
+    "eps": lambda o, n, v: check_number(o, n, v, "(0, inf)"),
+    "weight_decay": lambda o, n, v: check_number(o, n, v, "[0, inf)"),
+    "damping": lambda o, n, v: check_number(o, n, v, "[0, inf)"),
+    "betas": _check_betas,
+    "nesterov": _check_bool,
+    "max_params": check_positive_int,
+}
+
+
+def _collect_params(params: Any, owner: str) -> list[Tensor]:
+    """The parameters as a list without duplicates, each a leaf Tensor requiring grad."""
+    if isinstance(params, Tensor):
+        raise InvalidArgumentError(
+            f"{owner}: params must be an iterable of Tensors, such as [w, b] or "
+            f"model.parameters(); got a single Tensor of shape {params.shape}. Wrap it: [w]."
+        )
+    if hasattr(params, "parameters") and callable(params.parameters):
+        raise InvalidArgumentError(
+            f"{owner}: params must be an iterable of Tensors; got a {type(params).__name__}. "
+            "Pass model.parameters() rather than the model itself."
+        )
+    try:
+        given = list(params)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"{owner}: params must be an iterable of Tensors, such as [w, b] or "
+            f"model.parameters(); got {type(params).__name__}"
+        ) from None
+    if not given:
+        raise InvalidArgumentError(
+            f"{owner}: got an empty list of parameters, so there is nothing to optimise. "
+            "Check that the model has parameters and that a generator was not used up already."
+        )
+    out: list[Tensor] = []
+    seen: set[int] = set()
+    for i, p in enumerate(given):
+        if not isinstance(p, Tensor):
+            raise InvalidArgumentError(
+                f"{owner}: parameter {i} is a {type(p).__name__}, not a Tensor; pass Tensors "
+                "created with requires_grad=True"
+            )
+        if not p.requires_grad:
+            raise InvalidArgumentError(
+                f"{owner}: parameter {i} (shape {p.shape}) does not require grad, so it would "
+                "never get a gradient; create it with requires_grad=True, or leave it out"
+            )
+        if not p.is_leaf:
+            raise InvalidArgumentError(
+                f"{owner}: parameter {i} (shape {p.shape}) is the result of an operation "
+                f"({p.grad_fn.name}), not a leaf; backward() does not fill .grad of such "
+                "tensors. Optimise the leaf tensors it was computed from."
+            )
+        if id(p) not in seen:  # the same tensor twice would be updated twice per step
+            seen.add(id(p))
+            out.append(p)
+    return out
+
+
+# ----------------------------------------------------------------------------- Optimizer
+
+
+class Optimizer:
+    """Base class: holds the parameters, checks hyper-parameters, keeps state, saves it.
+
+    Args:
+        params: an iterable of Tensors requiring grad, e.g. ``model.parameters()`` or
+            ``[w, b]``. The same tensor given twice is kept once.
+        lr: the learning rate eta (> 0). A public attribute: schedules change it.
+        **hyper: the subclass's hyper-parameters, checked here (finite, in range).
+
+    Attributes:
+        params: the list of parameters.
+        lr: the learning rate used by the next step.
+        state: one dict per parameter (aligned with ``params``) of numpy arrays the rule keeps.
+        step_count: how many times :meth:`step` has run.
+
+    Raises:
+        InvalidArgumentError: empty ``params``, a parameter that does not require grad, or a
+            hyper-parameter that is not finite or out of its range.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.optim import SGD
+        >>> w = Tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.5)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w.tolist()
+        [0.0, 0.0]
+    """
+
+    # Scratch arrays per parameter that the rule uses, so that a step makes no new arrays.
+    _n_scratch: int = 1
+
+    def __init__(self, params: Iterable[Tensor], lr: float, **hyper: Any) -> None:
+        owner = type(self).__name__
+        self.params: list[Tensor] = _collect_params(params, owner)
+        checked = self._check_hyper({"lr": lr, **hyper}, owner)
+        self._hyper_names: tuple[str, ...] = tuple(checked)
+        for name, value in checked.items():
+            setattr(self, name, value)
+        self.lr: float = checked["lr"]
+        self.step_count: int = 0
+        spec = self._state_spec(checked)
+        self.state: list[dict[str, np.ndarray]] = [_new_state(p, spec) for p in self.params]
+        self._scratch: list[list[np.ndarray]] = [[] for _ in self.params]
+
+    # ------------------------------------------------------------------ what subclasses define
+
+    def _check_combination(self, hyper: dict[str, Any], owner: str) -> None:
+        """Check rules that involve several hyper-parameters (each is already valid alone)."""
+
+    def _state_spec(self, hyper: dict[str, Any]) -> dict[str, str]:
+        """The state arrays kept per parameter: name -> ``"param"`` (the parameter's shape and
+        dtype, starting at zero) or ``"count"`` (a 0-d int64 counter)."""
+        return {}
+
+    def _update(
+        self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], scratch: list[np.ndarray]
+    ) -> None:
+        """Move ``w`` in place, given its gradient ``g`` (never modified) and its state."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ the public interface
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient: each ``.grad`` becomes None."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place; skip those whose grad is None.
+
+        Raises:
+            ShapeError: a gradient whose shape is not its parameter's (nothing is changed).
+            InvalidArgumentError: ``lr`` was set to a negative or non-finite value.
+        """
+        self._check_lr("step")
+        work = self._gradients("step")
+        spec = self._state_spec(self._hyper())
+        with no_grad():
+            for i, w, g in work:
+                state = self.state[i]
+                for name, kind in spec.items():
+                    if name not in state:  # a hyper-parameter was changed by hand (momentum)
+                        state[name] = _new_array(w, kind)
+                self._update(w, g, state, self._scratch_for(i, w))
+        self.step_count += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume training exactly, as a flat dict of plain values.
+
+        Keys: ``"optimizer"`` (the class name), the hyper-parameters (``"lr"`` ...),
+        ``"step_count"``, ``"num_params"``, ``"shape.<i>"`` (parameter i's shape) and
+        ``"state.<i>.<name>"`` (copies of the state arrays). Every value is a number, a string,
+        a tuple or a numpy array, so ``np.savez(path, **opt.state_dict())`` stores it without
+        pickle and ``opt.load_state_dict(dict(np.load(path)))`` reads it back.
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> from tinygrad_edu.optim import SGD
+            >>> opt = SGD([Tensor([1.0, 2.0], requires_grad=True)], lr=0.1, momentum=0.9)
+            >>> sorted(opt.state_dict())  # doctest: +NORMALIZE_WHITESPACE
+            ['lr', 'momentum', 'nesterov', 'num_params', 'optimizer', 'shape.0',
+             'state.0.velocity', 'step_count', 'weight_decay']
+        """
+        d: dict[str, Any] = {"optimizer": type(self).__name__}
+        d.update(self._hyper())
+        d["step_count"] = self.step_count
+        d["num_params"] = len(self.params)
+        # The arrays the current hyper-parameters call for (momentum may have been set by hand).
+        spec = self._state_spec(self._hyper())
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
+            d[f"shape.{i}"] = tuple(p.shape)
+            for name, kind in spec.items():
+                value = state.get(name)
+                d[f"state.{i}.{name}"] = _new_array(p.data, kind) if value is None else value.copy()
+        return d
+
+    def load_state_dict(self, d: Mapping[str, Any]) -> None:
+        """Restore hyper-parameters, step count and state saved by :meth:`state_dict`.
+
+        Everything is checked before anything changes: the optimiser type, the number of
+        parameters, their shapes, every hyper-parameter and every state array. The arrays are
+        copied, so later steps do not write into ``d``.
+
+        Raises:
+            CheckpointError: ``d`` comes from another optimiser type or another model, or has
+                missing, unexpected or invalid entries. The optimiser is then unchanged.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(d, Mapping):
+            raise CheckpointError(
+                f"{owner}: expected a dict from state_dict(); got {type(d).__name__}"
+            )
+        d = {k: _plain(v) for k, v in d.items()}
+        kind = d.get("optimizer")
+        if kind != type(self).__name__:
+            raise CheckpointError(
+                f"{owner}: the state comes from optimiser {kind!r}, not {type(self).__name__!r}"
+            )
+        n = d.get("num_params")
+        if n != len(self.params):
+            raise CheckpointError(
+                f"{owner}: the state is for {n} parameters but this optimiser has "
+                f"{len(self.params)}"
+            )
+        missing = [name for name in (*self._hyper_names, "step_count") if name not in d]
+        if missing:
+            raise CheckpointError(f"{owner}: missing entries {missing}")
+        try:
+            hyper = self._check_hyper({name: d[name] for name in self._hyper_names}, owner)
+        except InvalidArgumentError as exc:
+            raise CheckpointError(f"invalid hyper-parameter in the state: {exc}") from None
+        step_count = d["step_count"]
+        if (
+            isinstance(step_count, bool)
+            or not isinstance(step_count, (int, np.integer))
+            or (step_count < 0)
+        ):
+            raise CheckpointError(
+                f"{owner}: step_count must be an integer >= 0; got {step_count!r}"
+            )
+        spec = self._state_spec(hyper)
+        expected = {"optimizer", "num_params", "step_count", *self._hyper_names}
+        states: list[dict[str, np.ndarray]] = []
+        for i, p in enumerate(self.params):
+            shape = _as_shape(d.get(f"shape.{i}"))
+            if shape != p.shape:
+                raise CheckpointError(
+                    f"{owner}: parameter {i} has shape {p.shape} but the state was saved for "
+                    f"shape {d.get(f'shape.{i}')}"
+                )
+            expected.add(f"shape.{i}")
+            state = {}
+            for name, kind in spec.items():
+                key = f"state.{i}.{name}"
+                expected.add(key)
+                state[name] = _checked_state(owner, key, d.get(key), p, kind)
+            states.append(state)
+        unexpected = sorted(set(d) - expected)
+        if unexpected:
+            raise CheckpointError(
+                f"{owner}: unexpected entries {unexpected}; is the state from another "
+                "optimiser configuration?"
+            )
+        # Everything is valid: now change the optimiser.
+        for name, value in hyper.items():
+            setattr(self, name, value)
+        self.step_count = int(step_count)
+        self.state = states
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in self._hyper().items())
+        return f"{type(self).__name__}({hyper}; {len(self.params)} parameters)"
+
+    # ------------------------------------------------------------------ helpers
+
+    def _hyper(self) -> dict[str, Any]:
+        """The current hyper-parameters, by name."""
+        return {name: getattr(self, name) for name in self._hyper_names}
+
+    def _check_hyper(self, hyper: dict[str, Any], owner: str) -> dict[str, Any]:
+        checked = {}
+        for name, value in hyper.items():
+            rule = _HYPER_RULES.get(name)
+            if rule is None:
+                raise InvalidArgumentError(
+                    f"{owner}: unknown hyper-parameter {name!r}; known ones are "
+                    f"{sorted(_HYPER_RULES)}"
+                )
+            checked[name] = rule(owner, name, value)
+        self._check_combination(checked, owner)
+        return checked
+
+    def _check_lr(self, op: str) -> None:
+        """``lr`` is public and may have been set by hand: refuse values that would corrupt w."""
+        lr = self.lr
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, (int, float, np.integer, np.floating))
+            or not math.isfinite(lr)
+            or lr < 0
+        ):
+            raise InvalidArgumentError(
+                f"{type(self).__name__}.{op}: lr must be a finite number >= 0; got {lr!r}. "
+                "Was it set by hand or by a schedule?"
+            )
+
+    def _gradients(self, op: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(index, w, g) for every parameter with a gradient, all checked before any update."""
+        owner = f"{type(self).__name__}.{op}"
+        work = []
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            if isinstance(g, Tensor):  # left by backward(create_graph=True): use its value
+                g = g.data
+            g = np.asarray(g)
+            w = p.data
+            if g.shape != w.shape:
+                raise ShapeError(
+                    f"{owner}: the gradient of parameter {i} has shape {g.shape} but the "
+                    f"parameter has shape {w.shape}; they must be equal"
+                )
+            for name, value in self.state[i].items():
+                if value.ndim and value.shape != w.shape:
+                    raise ShapeError(
+                        f"{owner}: the state {name!r} of parameter {i} has shape "
+                        f"{value.shape} but the parameter now has shape {w.shape}"
+                    )
+            if not w.flags.writeable:
+                raise InvalidArgumentError(
+                    f"{owner}: parameter {i} (shape {w.shape}) holds a read-only array, which "
+                    "cannot be updated in place; give it its own copy: p.data = p.data.copy()"
+                )
+            if g.dtype != w.dtype:
+                g = g.astype(w.dtype)
+            work.append((i, w, g))
+        return work
+
+    def _scratch_for(self, i: int, w: np.ndarray) -> list[np.ndarray]:
+        """Parameter i's scratch buffers, made once (again only if its shape or dtype changed)."""
+        bufs = self._scratch[i]
+        if not bufs or bufs[0].shape != w.shape or bufs[0].dtype != w.dtype:
+            bufs = [np.empty_like(w) for _ in range(self._n_scratch)]
+            self._scratch[i] = bufs
+        return bufs
+
+
+def _new_array(w: np.ndarray, kind: str) -> np.ndarray:
+    return np.zeros((), dtype=np.int64) if kind == "count" else np.zeros_like(w)
+
+
+def _new_state(p: Tensor, spec: dict[str, str]) -> dict[str, np.ndarray]:
+    return {name: _new_array(p.data, kind) for name, kind in spec.items()}
+
+
+def _plain(value: Any) -> Any:
+    """0-d arrays (what ``np.load`` gives for numbers and strings) become Python values."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biufU":
+        return value.item()
+    return value
+
+
+def _as_shape(value: Any) -> tuple[int, ...] | None:
+    """A saved shape as a tuple (``np.savez`` turns the tuple into a 1-d array), or None."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, (tuple, list)):
+        return None
+    for n in value:
+        if not isinstance(n, (int, float, np.integer, np.floating)) or not float(n).is_integer():
+            return None
+    return tuple(int(n) for n in value)
+
+
+def _checked_state(owner: str, key: str, value: Any, p: Tensor, kind: str) -> np.ndarray:
+    """A private copy of a saved state array, after checking its shape."""
+    if value is None:
+        raise CheckpointError(f"{owner}: missing entry {key!r}")
+    arr = np.asarray(value)
+    if kind == "count":
+        if arr.shape != () or arr.dtype.kind not in "iu" or arr < 0:
+            raise CheckpointError(f"{owner}: {key} must be an integer >= 0; got {value!r}")
+        return np.array(arr, dtype=np.int64)
+    if arr.shape != p.shape:
+        raise CheckpointError(
+            f"{owner}: {key} has shape {arr.shape} but parameter has shape {p.shape}"
+        )
+    if arr.dtype.kind not in "iuf":
+        raise CheckpointError(f"{owner}: {key} must hold numbers; got dtype {arr.dtype}")
+    return np.array(arr, dtype=p.dtype, copy=True)
