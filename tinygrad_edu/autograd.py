@@ -18,9 +18,11 @@ operators and ufuncs), so the backward pass is itself recorded and can be differ
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -35,9 +37,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradMode(threading.local):
-    """Per-thread switch: a ``no_grad`` block in one thread does not affect another."""
+    """Per-thread state: a ``no_grad`` block in one thread does not affect another.
+
+    ``scope`` is the stack of named scopes (modules, losses) the current operations run in;
+    recorded Functions keep it so that drawings can collapse a layer or a loss into one box.
+    """
 
     enabled: bool = True
+    scope: tuple[Scope, ...] = ()
 
 
 _grad_mode = _GradMode()
@@ -95,6 +102,57 @@ class enable_grad(_SetGradEnabled):  # noqa: N801  (PyTorch's spelling)
     _mode = True
 
 
+class Scope:
+    """One entry of the scope stack: a name (``"Linear"``, ``"cross_entropy"``) and a serial
+    number that tells two calls of the same name apart."""
+
+    __slots__ = ("name", "serial")
+    _serials = itertools.count()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.serial = next(Scope._serials)
+
+    def __repr__(self) -> str:
+        return f"Scope({self.name!r}, {self.serial})"
+
+
+@contextlib.contextmanager
+def scope(name: str) -> Iterator[Scope]:
+    """Run the block inside a named scope; operations recorded in it remember the scope.
+
+    ``Module.__call__`` and the losses use it, so that ``draw_graph(..., collapse="Linear")``
+    can draw each layer as one box.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.autograd import scope
+        >>> x = Tensor([1.0], requires_grad=True)
+        >>> with scope("double"):
+        ...     y = x * 2
+        >>> [s.name for s in y.grad_fn.scope]
+        ['double']
+    """
+    entry = Scope(name)
+    outer = _grad_mode.scope
+    _grad_mode.scope = (*outer, entry)
+    try:
+        yield entry
+    finally:
+        _grad_mode.scope = outer
+
+
+def scoped(func: F) -> F:
+    """Decorator: run ``func`` inside ``scope(func.__name__)``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with scope(func.__name__):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 # ----------------------------------------------------------------------------- Function
 
 
@@ -121,11 +179,16 @@ class Function:
     (``Sum`` uses ``Expand``) whether or not the backward pass is being recorded.
     """
 
-    __slots__ = ("inputs", "arrays", "needs_input_grad", "__weakref__")
+    __slots__ = ("inputs", "arrays", "needs_input_grad", "scope", "__weakref__")
 
     inputs: tuple[Any, ...] | None
     arrays: list[Any]
     needs_input_grad: list[bool]
+    scope: tuple[Scope, ...]
+
+    #: True for operations applied element by element (z_i depends on x_i only), whose
+    #: backward with g = 1 gives the local derivative dz/dx itself (used by the trace).
+    elementwise: bool = False
 
     def forward(self, *arrays: Any, **params: Any) -> np.ndarray:
         raise NotImplementedError
@@ -172,6 +235,7 @@ class Function:
             fn.inputs = args
             fn.arrays = arrays
             fn.needs_input_grad = needs
+            fn.scope = _grad_mode.scope
             out.requires_grad = True
             out._ctx = fn
         else:
@@ -276,9 +340,19 @@ def grad(
 
 
 def _run_backward(
-    root: Tensor, g: Any, create_graph: bool, retain: bool, wanted: dict[int, Any] | None
+    root: Tensor,
+    g: Any,
+    create_graph: bool,
+    retain: bool,
+    wanted: dict[int, Any] | None,
+    hook: Callable[[Tensor, Function, Any, tuple[Any, ...]], None] | None = None,
 ) -> None:
-    """The backward loop: leaves accumulate into ``.grad``, or ``wanted`` nodes are captured."""
+    """The backward loop: leaves accumulate into ``.grad``, or ``wanted`` nodes are captured.
+
+    ``hook(node, fn, g, in_grads)``, if given, sees every step before the graph is freed:
+    the tensor, the Function that made it, dL/dnode and the gradients the Function returns
+    (not yet summed back to broadcast inputs' shapes). ``trace_backward`` is built on it.
+    """
     order = topological_sort(root)
     grads: dict[int, Any] = {id(root): g}
     # Record the backward pass exactly when asked, whatever the surrounding mode.
@@ -302,6 +376,8 @@ def _run_backward(
                 in_grads = fn.backward(g, node.data, *fn.arrays)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+            if hook is not None:
+                hook(node, fn, g, in_grads)
             inputs, needs = fn.inputs, fn.needs_input_grad
             if not retain:
                 fn.inputs = None

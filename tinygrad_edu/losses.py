@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import scoped
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
 
@@ -217,6 +218,7 @@ def _pick(x: Tensor, idx: np.ndarray) -> Tensor:
 # ----------------------------------------------------------------------------- regression
 
 
+@scoped
 def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error: L = (1/n) sum_i (y_i - t_i)^2 over all n elements.
 
@@ -255,6 +257,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
 # ----------------------------------------------------------------------------- classification
 
 
+@scoped
 def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of logits z against class labels.
 
@@ -314,6 +317,7 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     return _reduce(per_sample, reduction, op)
 
 
+@scoped
 def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities p against targets t in [0, 1].
 
@@ -352,6 +356,7 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> T
     return _reduce(-(t * log_p + (1 - t) * log_not_p), reduction, op)
 
 
+@scoped
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of sigma(x) against t, computed from the logits x directly.
 
@@ -398,6 +403,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
 # ----------------------------------------------------------------------------- margins
 
 
+@scoped
 def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Tensor:
     """Hinge loss of scores s against labels y in {-1, +1}: L = max(0, 1 - y s) per element.
 
@@ -436,6 +442,7 @@ def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Tensor:
     return _reduce((1 - y * scores).relu(), reduction, op)
 
 
+@scoped
 def multiclass_hinge_loss(
     scores: Any, labels: Any, margin: float = 1.0, reduction: str = "mean"
 ) -> Tensor:
@@ -488,6 +495,7 @@ def multiclass_hinge_loss(
     return _reduce(per_sample, reduction, op)
 
 
+@scoped
 def max_margin_loss(
     s_true: Any, s_corrupt: Any, margin: float = 1.0, reduction: str = "mean"
 ) -> Tensor:
@@ -529,6 +537,7 @@ def max_margin_loss(
 # ----------------------------------------------------------------------------- regularisation
 
 
+@scoped
 def l2_penalty(params: Any, lam: float, n: float) -> Tensor:
     """The L2 regularisation term lambda / (2 n) * sum_w w^2 (course notes: L = L0 + this).
 

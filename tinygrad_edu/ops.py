@@ -39,6 +39,8 @@ class Add(Function):
     VJP: dL/dx = g,  dL/dy = g
     """
 
+    elementwise = True
+
     def forward(self, x, y):
         return x + y
 
@@ -52,6 +54,8 @@ class Sub(Function):
     VJP: dL/dx = g,  dL/dy = -g
     """
 
+    elementwise = True
+
     def forward(self, x, y):
         return x - y
 
@@ -64,6 +68,8 @@ class Mul(Function):
 
     VJP: dL/dx = g * y,  dL/dy = g * x
     """
+
+    elementwise = True
 
     def forward(self, x, y):
         return x * y
@@ -79,6 +85,8 @@ class Div(Function):
     VJP: dL/dx = g / y,  dL/dy = -g * x / y^2 = -g * z / y
     """
 
+    elementwise = True
+
     def forward(self, x, y):
         return x / y
 
@@ -92,6 +100,8 @@ class Pow(Function):
 
     VJP: dL/dx = g * y * x^(y-1),  dL/dy = g * z * ln(x)
     """
+
+    elementwise = True
 
     def forward(self, x, y):
         return x**y
@@ -109,6 +119,8 @@ class Neg(Function):
     VJP: dL/dx = -g
     """
 
+    elementwise = True
+
     def forward(self, x):
         return -x
 
@@ -121,6 +133,8 @@ class Maximum(Function):
 
     VJP: dL/dx = g * [x > y] + g/2 * [x == y],  dL/dy = g * [y > x] + g/2 * [x == y]
     """
+
+    elementwise = True
 
     def forward(self, x, y):
         self.share_x = _tie_share(x > y, x == y, np.result_type(x, y))
@@ -136,6 +150,8 @@ class Minimum(Function):
 
     VJP: dL/dx = g * [x < y] + g/2 * [x == y],  dL/dy = g * [y < x] + g/2 * [x == y]
     """
+
+    elementwise = True
 
     def forward(self, x, y):
         self.share_x = _tie_share(x < y, x == y, np.result_type(x, y))
@@ -160,6 +176,8 @@ class Exp(Function):
     VJP: dL/dx = g * e^x = g * z
     """
 
+    elementwise = True
+
     def forward(self, x):
         return np.exp(x)
 
@@ -172,6 +190,8 @@ class Log(Function):
 
     VJP: dL/dx = g / x
     """
+
+    elementwise = True
 
     def forward(self, x):
         return np.log(x)
@@ -186,6 +206,8 @@ class Sqrt(Function):
     VJP: dL/dx = g / (2 sqrt(x)) = g / (2 z)
     """
 
+    elementwise = True
+
     def forward(self, x):
         return np.sqrt(x)
 
@@ -199,6 +221,8 @@ class Abs(Function):
     VJP: dL/dx = g * sign(x)   (0 at x = 0, a subgradient of the kink)
     """
 
+    elementwise = True
+
     def forward(self, x):
         return np.abs(x)
 
@@ -211,6 +235,8 @@ class Clip(Function):
 
     VJP: dL/dx = g * [lo <= x <= hi]   (1 on the closed interval, as PyTorch's clamp)
     """
+
+    elementwise = True
 
     def forward(self, x, lo=None, hi=None):
         self.lo, self.hi = lo, hi
@@ -245,6 +271,8 @@ class Relu(Function):
     VJP: dL/dx = g * [x > 0]   (0 at the kink x = 0)
     """
 
+    elementwise = True
+
     def forward(self, x):
         return np.maximum(x, 0)
 
@@ -257,6 +285,8 @@ class LeakyRelu(Function):
 
     VJP: dL/dx = g * (1 if x > 0 else slope)
     """
+
+    elementwise = True
 
     def forward(self, x, slope=0.01):
         self.slope = slope
@@ -273,6 +303,8 @@ class Sigmoid(Function):
     VJP: dL/dx = g * sigma(x) (1 - sigma(x)) = g * z (1 - z)
     """
 
+    elementwise = True
+
     def forward(self, x):
         e = np.exp(-np.abs(x))  # never overflows; the two branches are the same function
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -287,6 +319,8 @@ class Tanh(Function):
     VJP: dL/dx = g * (1 - tanh(x)^2) = g * (1 - z^2)
     """
 
+    elementwise = True
+
     def forward(self, x):
         return np.tanh(x)
 
@@ -299,6 +333,8 @@ class Softsign(Function):
 
     VJP: dL/dx = g / (1 + |x|)^2
     """
+
+    elementwise = True
 
     def forward(self, x):
         return x / (1 + np.abs(x))
@@ -535,6 +571,8 @@ class Where(Function):
 
     VJP: dL/dx = g * [cond],  dL/dy = g * [not cond]
     """
+
+    elementwise = True
 
     def forward(self, x, y, cond=None):
         self.cond = cond

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..autograd import scope
 from ..errors import CheckpointError, InvalidArgumentError
 from ..tensor import Tensor
 
@@ -99,7 +100,9 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        # The scope lets drawings collapse this call into one box named after the class.
+        with scope(type(self).__name__):
+            return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ discovery
 
