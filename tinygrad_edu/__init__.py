@@ -12,13 +12,15 @@ Example:
 
 # tensor first: it defines Tensor, then imports the engine and the operations that use it.
 from .tensor import Tensor, get_default_dtype, set_default_dtype  # isort: skip
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (
+    AnomalyError,
     BackwardError,
     CheckpointError,
     DTypeError,
     GradcheckError,
     IndexingError,
+    InPlaceError,
     InvalidArgumentError,
     ShapeError,
     TinygradEduError,
@@ -27,16 +29,19 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "BackwardError",
     "CheckpointError",
     "DTypeError",
     "GradcheckError",
+    "InPlaceError",
     "IndexingError",
     "InvalidArgumentError",
     "ShapeError",
     "Tensor",
     "TinygradEduError",
     "__version__",
+    "detect_anomaly",
     "enable_grad",
     "get_default_dtype",
     "is_grad_enabled",

@@ -21,15 +21,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import os
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
 from .broadcast import unbroadcast
-from .errors import BackwardError, ShapeError
-from .tensor import Tensor
+from .errors import AnomalyError, BackwardError, InPlaceError, ShapeError
+from .tensor import Tensor, _mutations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +47,7 @@ class _GradMode(threading.local):
 
     enabled: bool = True
     scope: tuple[Scope, ...] = ()
+    anomaly: bool = False
 
 
 _grad_mode = _GradMode()
@@ -100,6 +103,79 @@ class enable_grad(_SetGradEnabled):  # noqa: N801  (PyTorch's spelling)
     """Record operations again inside a ``no_grad`` block. Also works as a decorator."""
 
     _mode = True
+
+
+class detect_anomaly:  # noqa: N801  (PyTorch's spelling)
+    """Inside, every result and every gradient is checked for NaN and infinity.
+
+    The first operation that produces one raises :class:`AnomalyError` naming the operation,
+    the shapes, and the line of your code that created it, for a forward result or for a
+    gradient in the backward pass. Slower: use it to find where a NaN comes from. Per thread.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.autograd import detect_anomaly
+        >>> x = Tensor([0.0], requires_grad=True)
+        >>> with detect_anomaly():
+        ...     try:
+        ...         y = x.log()
+        ...     except Exception as e:
+        ...         print(type(e).__name__, str(e)[:36])
+        AnomalyError Log produced -inf in its result
+    """
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> detect_anomaly:
+        self._prev.append(_grad_mode.anomaly)
+        _grad_mode.anomaly = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.anomaly = self._prev.pop()
+
+
+def _user_frame() -> str:
+    """'file:line in function' of the innermost caller outside this package."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(package):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+    return "unknown location"
+
+
+def _describe_bad(values: np.ndarray) -> str:
+    bad = ~np.isfinite(values)
+    kinds = [k for k, present in (("nan", np.isnan(values).any()),
+                                  ("inf", np.isposinf(values).any()),
+                                  ("-inf", np.isneginf(values).any())) if present]
+    return f"{'/'.join(kinds)} in {int(bad.sum())} of {values.size} elements"
+
+
+def _check_result(name: str, data: Any, args: tuple[Any, ...]) -> None:
+    values = np.asarray(data)
+    if values.dtype.kind != "f" or np.isfinite(values).all():
+        return
+    shapes = ", ".join(str(np.shape(a.data if isinstance(a, Tensor) else a)) for a in args)
+    raise AnomalyError(
+        f"{name} produced {_describe_bad(values).replace(' in ', ' in its result (', 1)}) "
+        f"from inputs of shapes {shapes}, at {_user_frame()}"
+    )
+
+
+def _check_gradients(fn: Function, in_grads: tuple[Any, ...]) -> None:
+    for i, gi in enumerate(in_grads):
+        if gi is None:
+            continue
+        values = np.asarray(gi.data if isinstance(gi, Tensor) else gi)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            where = getattr(fn, "created_at", None) or "(recorded outside detect_anomaly)"
+            raise AnomalyError(
+                f"the backward of {fn.name} produced {_describe_bad(values)} of the gradient for "
+                f"its input {i}; the {fn.name} was created at {where}"
+            )
 
 
 class Scope:
@@ -179,12 +255,15 @@ class Function:
     (``Sum`` uses ``Expand``) whether or not the backward pass is being recorded.
     """
 
-    __slots__ = ("inputs", "arrays", "needs_input_grad", "scope", "__weakref__")
+    __slots__ = (
+        "inputs", "arrays", "needs_input_grad", "scope", "stamp", "created_at", "__weakref__"
+    )
 
     inputs: tuple[Any, ...] | None
     arrays: list[Any]
     needs_input_grad: list[bool]
     scope: tuple[Scope, ...]
+    stamp: int  # the in-place modification counter when recorded (see _check_unmodified)
 
     #: True for operations applied element by element (z_i depends on x_i only), whose
     #: backward with g = 1 gives the local derivative dz/dx itself (used by the trace).
@@ -210,7 +289,7 @@ class Function:
         tensors = 0
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a._data)
                 needs.append(a.requires_grad)
                 tensors += 1
             else:
@@ -223,19 +302,24 @@ class Function:
             raise _shape_error(cls.__name__, args, exc) from None
         if not tensors:
             return data
+        if _grad_mode.anomaly:
+            _check_result(cls.__name__, data, args)
+            fn.created_at = _user_frame()
         if type(data) is not np.ndarray:  # ufuncs on 0-d arrays return numpy scalars
             data = np.asarray(data)
         # Tensor._init's assignments, inlined: this runs once per operation.
         out = Tensor.__new__(Tensor)
-        out.data = data
+        out._data = data
         out.grad = None
         out.name = None
         out._retains_grad = False
+        out._version = 0
         if True in needs and _grad_mode.enabled:
             fn.inputs = args
             fn.arrays = arrays
             fn.needs_input_grad = needs
             fn.scope = _grad_mode.scope
+            fn.stamp = _mutations[0]
             out.requires_grad = True
             out._ctx = fn
         else:
@@ -355,6 +439,7 @@ def _run_backward(
     """
     order = topological_sort(root)
     grads: dict[int, Any] = {id(root): g}
+    anomaly = _grad_mode.anomaly
     # Record the backward pass exactly when asked, whatever the surrounding mode.
     with enable_grad() if create_graph else no_grad():
         while order:
@@ -370,12 +455,16 @@ def _run_backward(
                 wanted[id(node)] = g
             if fn is None:
                 continue
+            if fn.stamp != _mutations[0]:  # something changed in place since: was it ours?
+                _check_unmodified(node, fn)
             if create_graph:
                 in_grads = fn.backward(g, node, *fn.inputs)
             else:
-                in_grads = fn.backward(g, node.data, *fn.arrays)
+                in_grads = fn.backward(g, node._data, *fn.arrays)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+            if anomaly:
+                _check_gradients(fn, in_grads)
             if hook is not None:
                 hook(node, fn, g, in_grads)
             inputs, needs = fn.inputs, fn.needs_input_grad
@@ -385,12 +474,33 @@ def _run_backward(
             for parent, need, gi in zip(inputs, needs, in_grads):
                 if not need or gi is None:
                     continue
-                value = parent.data
+                value = parent._data
                 if gi.shape != value.shape or gi.dtype != value.dtype:
                     gi = _fit_gradient(gi, value, fn)
                 key = id(parent)
                 prev = grads.get(key)
                 grads[key] = gi if prev is None else prev + gi
+
+
+def _check_unmodified(node: Tensor, fn: Function) -> None:
+    """Refuse to backpropagate through values changed in place after they were recorded.
+
+    The backward formula would use the new values and return a wrong gradient silently.
+    """
+    changed = [
+        f"input {i} (shape {t.shape})"
+        for i, t in enumerate(fn.inputs)
+        if isinstance(t, Tensor) and t._version > fn.stamp
+    ]
+    if node._version > fn.stamp:
+        changed.append(f"its output (shape {node.shape})")
+    if changed:
+        raise InPlaceError(
+            f"a tensor needed to backpropagate through {fn.name} was modified in place after "
+            f"{fn.name} used it: {', '.join(changed)}. Its gradient would be computed from the "
+            "new values and be wrong. Change data only after backward(), or work on a copy "
+            "(t.detach() or Tensor(t.data.copy()))."
+        )
 
 
 def _seed_gradient(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:

@@ -24,6 +24,14 @@ class BackwardError(TinygradEduError, RuntimeError):
     """A backward pass that cannot run as asked (non-scalar output, freed graph, no grad)."""
 
 
+class InPlaceError(BackwardError):
+    """A value that a recorded graph needs was changed in place before backward used it."""
+
+
+class AnomalyError(TinygradEduError, FloatingPointError):
+    """Under ``detect_anomaly()``: an operation produced NaN or infinity, forward or backward."""
+
+
 class DTypeError(TinygradEduError, TypeError):
     """A dtype that cannot be used as asked (an integer tensor that should require grad)."""
 

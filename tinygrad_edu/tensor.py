@@ -17,11 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, IndexingError, ShapeError
+from .errors import BackwardError, DTypeError, IndexingError, ShapeError
 
 # ----------------------------------------------------------------------------- default dtype
 
 _default_dtype: type = np.float32
+
+# Grows by one whenever any tensor's data is changed in place (see Tensor._bump_version).
+_mutations = [0]
 
 
 def get_default_dtype() -> type:
@@ -140,7 +143,16 @@ class Tensor:
         [2.0, 4.0, 6.0]
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = (
+        "_data",
+        "grad",
+        "requires_grad",
+        "name",
+        "_ctx",
+        "_retains_grad",
+        "_version",
+        "__weakref__",
+    )
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
@@ -151,13 +163,37 @@ class Tensor:
             self.requires_grad_(True)
 
     def _init(self, data: np.ndarray) -> None:
-        """Set every slot; the fast path that operations use to make their results."""
-        self.data = data
+        """Set every slot (``Function.apply`` does the same inline for speed)."""
+        self._data = data
         self.grad: Any = None
         self.requires_grad = False
         self.name: str | None = None
         self._ctx: Any = None
         self._retains_grad = False
+        self._version = 0
+
+    # ------------------------------------------------------------------ data and its version
+
+    @property
+    def data(self) -> np.ndarray:
+        """The value: a numpy array (the tensor's own storage, not a copy)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        # Assignment, including `t.data -= x` (which assigns the same array back), counts as
+        # an in-place change: a recorded graph that saved this tensor must not use it.
+        self._data = value if isinstance(value, np.ndarray) else np.asarray(value)
+        self._bump_version()
+
+    def _bump_version(self) -> None:
+        """Mark the data as changed in place (optimisers and loaders call this after writing).
+
+        ``_version`` is a stamp from a global counter, so it only grows: the engine compares
+        it with the stamp an operation took when it recorded this tensor.
+        """
+        _mutations[0] += 1
+        self._version = _mutations[0]
 
     # ------------------------------------------------------------------ attributes
 
@@ -274,6 +310,12 @@ class Tensor:
         return float(self.item())
 
     __hash__ = object.__hash__  # identity, as for any mutable object; == compares values
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter shows the graph that computed this tensor (when a renderer exists)."""
+        from .viz.jupyter import mimebundle
+
+        return mimebundle(self)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -403,6 +445,42 @@ class Tensor:
 
     def __pos__(self) -> Tensor:
         return self
+
+    # ------------------------------------------------------------------ in-place updates
+
+    def _inplace(self, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
+        """``self <symbol>= other`` on the data itself, for updates such as w -= lr * g.
+
+        Not recorded: allowed inside ``no_grad()`` or on tensors that do not require grad.
+        """
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise BackwardError(
+                f"in-place '{symbol}=' on a tensor that requires grad (shape {self.shape}) "
+                "cannot be recorded for backprop. Update parameters inside `with no_grad():`, "
+                "or write out = t " + symbol + " other for a new tensor."
+            )
+        value = other.data if isinstance(other, Tensor) else _operand(other, self)
+        try:
+            ufunc(self._data, value, out=self._data, casting="same_kind")
+        except ValueError as exc:
+            raise ShapeError(
+                f"in-place '{symbol}=': {exc} (tensor shape {self.shape}, other shape "
+                f"{np.shape(value)}; the result must keep the tensor's shape)"
+            ) from None
+        self._bump_version()
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(np.add, other, "+")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(np.subtract, other, "-")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(np.multiply, other, "*")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(np.true_divide, other, "/")
 
     def __matmul__(self, other: Any) -> Tensor:
         return _matmul(self, _operand(other, self))

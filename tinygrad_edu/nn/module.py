@@ -99,6 +99,12 @@ class Module:
             f"{type(self).__name__} has no forward(); define forward(self, x) in the subclass"
         )
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter shows the module's layers as a picture (when a renderer exists)."""
+        from ..viz.jupyter import mimebundle
+
+        return mimebundle(self)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # The scope lets drawings collapse this call into one box named after the class.
         with scope(type(self).__name__):
@@ -347,8 +353,7 @@ class Module:
                 f"load_state_dict: cannot load into {type(self).__name__}; nothing was changed. "
                 + "; ".join(problems)
             )
-        for target, value in pairs:
-            target[...] = value
+        self._assign(pairs)
         return keys
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -420,9 +425,16 @@ class Module:
                 f"load({path!r}): the file does not fit {type(self).__name__}; the model was not "
                 "changed. " + "; ".join(problems)
             )
+        self._assign(pairs)
+        return self
+
+    def _assign(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Copy validated values into the existing arrays, and mark the parameters changed
+        (a graph recorded before the load must not backpropagate through the new values)."""
         for target, value in pairs:
             target[...] = value
-        return self
+        for p in self.parameters():
+            p._bump_version()
 
     # ------------------------------------------------------------------ display
 

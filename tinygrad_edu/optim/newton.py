@@ -162,6 +162,7 @@ class Newton(Optimizer):
                 k = p.size
                 # d is float64; the result is cast back to the parameter's dtype.
                 np.subtract(p.data, d[offset : offset + k].reshape(p.shape), out=p.data)
+                p._bump_version()
                 offset += k
         # Plain arrays again: nothing keeps the recorded backward graph alive any more.
         for p, grad_value in zip(params, grads):

@@ -250,6 +250,7 @@ class Optimizer:
                     if name not in state:  # a hyper-parameter was changed by hand (momentum)
                         state[name] = _new_array(w, kind)
                 self._update(w, g, state, self._scratch_for(i, w))
+                self.params[i]._bump_version()  # changed in place: see Tensor._bump_version
         self.step_count += 1
 
     def state_dict(self) -> dict[str, Any]:

@@ -1,0 +1,30 @@
+"""Seeing backprop: graph drawings, the backward pass step by step, and training plots.
+
+* :func:`draw_graph` returns a ``graphviz.Digraph`` of the graph behind a tensor;
+  :func:`save_graph` renders it to SVG or PNG (or DOT where no renderer is installed).
+* :func:`trace_backward` runs the backward pass and records every step of it.
+* :func:`plot_history`, :func:`plot_loss_surface` and :func:`plot_decision_boundary` draw
+  with matplotlib (the ``plot`` extra), headless.
+"""
+
+from .graph import draw_graph, summarize, walk_graph
+from .plots import plot_decision_boundary, plot_history, plot_loss_surface
+from .render import find_renderer, render, save_graph, text_tree, to_svg
+from .trace import BackwardStep, BackwardTrace, trace_backward
+
+__all__ = [
+    "BackwardStep",
+    "BackwardTrace",
+    "draw_graph",
+    "find_renderer",
+    "plot_decision_boundary",
+    "plot_history",
+    "plot_loss_surface",
+    "render",
+    "save_graph",
+    "summarize",
+    "text_tree",
+    "to_svg",
+    "trace_backward",
+    "walk_graph",
+]
