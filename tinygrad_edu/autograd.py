@@ -121,7 +121,7 @@ class detect_anomaly:  # noqa: N801  (PyTorch's spelling)
         ...     try:
         ...         y = x.log()
         ...     except Exception as e:
-        ...         print(type(e).__name__, str(e)[:36])
+        ...         print(type(e).__name__, str(e)[:31])
         AnomalyError Log produced -inf in its result
     """
 
