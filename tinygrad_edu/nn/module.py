@@ -21,8 +21,6 @@ code. Loading validates everything before changing anything.
 from __future__ import annotations
 
 import os
-import secrets
-import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
@@ -30,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import scope
+from ..checkpoint import read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
 from ..tensor import Tensor
 
@@ -379,24 +378,7 @@ class Module:
                 f"save: np.savez cannot store entries named {clash}: they are its own argument "
                 "names. Rename those attributes."
             )
-        directory, base = os.path.split(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise FileNotFoundError(f"save: the directory {directory!r} does not exist")
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        # os.open with mode 0o666 lets the umask decide the permissions, as for a plain open().
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                # Given a file object, np.savez writes exactly there: it appends ".npz" only
-                # to file names, which would make save(p) and load(p) disagree.
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_npz(path, arrays)
 
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Fill the model in place from a file written by :meth:`save`; returns self.
@@ -418,7 +400,7 @@ class Module:
             path = path + ".npz"
         if not os.path.exists(path):
             raise FileNotFoundError(f"load: no checkpoint file at {path!r}")
-        arrays = _read_npz(path)
+        arrays = read_npz(path)
         pairs, _, problems = self._check_state(arrays, strict=True)
         if problems:
             raise CheckpointError(
@@ -492,44 +474,6 @@ def _search(value: Any, name: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             yield from _search(item, f"{name}.{key}", seen)
-
-
-def _read_npz(path: str) -> dict[str, np.ndarray]:
-    """Every array of the ``.npz`` file at ``path``, read without pickle."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            # Anything that is neither .npz nor .npy, numpy would try to unpickle: refused.
-            raise CheckpointError(
-                f"load({path!r}): not an .npz checkpoint; reading it would need pickle, which "
-                "could run code, so it is refused. Save models with Module.save."
-            ) from None
-        raise CheckpointError(f"load({path!r}): not a readable .npz checkpoint ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(
-            f"load({path!r}): not a readable .npz checkpoint ({type(exc).__name__}: {exc})"
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise CheckpointError(
-            f"load({path!r}): expected an .npz archive of named arrays (as written by save); "
-            f"got a single array of shape {np.shape(archive)}"
-        )
-    arrays = {}
-    with archive:
-        for key in archive.files:
-            try:
-                arrays[key] = archive[key]
-            except ValueError as exc:  # object arrays need pickle, which we refuse
-                raise CheckpointError(
-                    f"load({path!r}): entry {key!r} cannot be read without pickle ({exc}); "
-                    "checkpoints hold numeric arrays only, and loading never runs code"
-                ) from None
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a damaged archive
-                raise CheckpointError(
-                    f"load({path!r}): entry {key!r} is damaged ({type(exc).__name__}: {exc})"
-                ) from None
-    return arrays
 
 
 def as_input(x: Any, dtype: Any = None) -> Tensor:

@@ -17,12 +17,14 @@ Subclasses name their hyper-parameters, say which state arrays they keep
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..autograd import no_grad
+from ..checkpoint import read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
 
@@ -282,6 +284,28 @@ class Optimizer:
                 value = state.get(name)
                 d[f"state.{i}.{name}"] = _new_array(p.data, kind) if value is None else value.copy()
         return d
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`state_dict` to ``path`` as an ``.npz`` archive, atomically.
+
+        Save the model beside it (``model.save``) to resume training exactly.
+
+        Example:
+            >>> import os, tempfile
+            >>> from tinygrad_edu import Tensor
+            >>> from tinygrad_edu.optim import SGD
+            >>> w = Tensor([1.0], requires_grad=True)
+            >>> path = os.path.join(tempfile.mkdtemp(), "opt.npz")
+            >>> SGD([w], lr=0.1, momentum=0.9).save(path)
+            >>> SGD([w], lr=0.5, momentum=0.9).load(path).lr
+            0.1
+        """
+        write_npz(path, self.state_dict())
+
+    def load(self, path: str | os.PathLike[str]) -> Optimizer:
+        """Restore the state saved by :meth:`save` (checked first: nothing changes on error)."""
+        self.load_state_dict(read_npz(path))
+        return self
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
         """Restore hyper-parameters, step count and state saved by :meth:`state_dict`.
