@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import autograd
 from ..autograd import Function
-from ..errors import BackwardError
+from ..errors import BackwardError, InvalidArgumentError
 from ..tensor import Tensor
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,9 +103,13 @@ def walk_graph(root: Tensor) -> GraphView:
                 consumers.setdefault(id(parent), []).append(fn)
                 if id(parent) not in seen:
                     stack.append((parent, False))
-    labels = {}
+    labels: dict[int, str] = {}
+    used: dict[str, int] = {}
     for k, t in enumerate(order):
-        labels[id(t)] = t.name if t.name else f"t{k}"
+        label = t.name if t.name else f"t{k}"
+        used[label] = used.get(label, 0) + 1
+        # Two layers' "weight"s are different tensors: give each its own label.
+        labels[id(t)] = label if used[label] == 1 else f"{label}_{used[label]}"
     for fns in consumers.values():  # each consumer once, in the order the ops ran
         unique = list({id(f): f for f in fns}.values())
         fns[:] = unique
@@ -214,8 +219,8 @@ def draw_graph(
             gradient of every tensor.
         rankdir: "LR" (left to right) or "TB" (top to bottom).
         trace: a :func:`~tinygrad_edu.viz.trace_backward` result for this tensor: gradients of
-            intermediates, each edge into a fanned-out value labelled with its share of the
-            gradient, and the backward order.
+            intermediates, and each edge into a fanned-out value labelled with its share of
+            the gradient (with ``show_order``, the trace's order numbers the operations).
         collapse: scope names to draw as one box each (``"Linear"``, ``"cross_entropy"``), a
             list of them, or True for every outermost scope (each layer and loss call).
         show_order: number the operations in the order the backward pass visits them.
@@ -234,10 +239,12 @@ def draw_graph(
     import graphviz
 
     if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT'; got {rankdir!r}")
+        raise InvalidArgumentError(
+            f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT'; got {rankdir!r}"
+        )
     view = walk_graph(tensor)
     groups = _groups(view, collapse)
-    order = _backward_order(view, trace) if show_order or trace is not None else {}
+    order = _backward_order(view, trace) if show_order else {}
     shares = trace.shares() if trace is not None else {}
     if isinstance(highlight, Tensor):
         highlight = highlight._ctx
@@ -313,7 +320,7 @@ def draw_graph(
                     attrs["label"] = "g " + summarize(shares[(id(parent), id(fn))], 3)
                     attrs["color"] = "#b02a37"
                 edge(f"n{index[id(parent)]}", node_id, **attrs)
-            elif gid is None and parent is not None and np.size(parent) <= max_elements:
+            elif gid is None and parent is not None:
                 const = f"c{k}_{j}"
                 dot.node(const, summarize(parent, max_elements), **STYLE["constant"])
                 edge(const, node_id, style="dashed")
@@ -326,6 +333,6 @@ def _backward_order(view: GraphView, trace: BackwardTrace | None) -> dict[int, i
     """``id(fn) -> step number`` (1-based) in the order backward visits the operations."""
     if trace is not None:
         return {id(step.function): step.index + 1 for step in trace.steps}
-    # Without a trace: the engine's order, reverse topological among ops needing a gradient.
-    needed = [fn for fn in reversed(view.functions) if view.output_of(fn).requires_grad]
-    return {id(fn): k + 1 for k, fn in enumerate(needed)}
+    # Without a trace: the order the engine would use.
+    ops = [t._ctx for t in reversed(autograd.topological_sort(view.root)) if t._ctx is not None]
+    return {id(fn): k + 1 for k, fn in enumerate(ops)}

@@ -16,6 +16,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidArgumentError
 from ..tensor import Tensor
 from .graph import summarize, walk_graph
 
@@ -53,13 +54,19 @@ def _source(graph: Any) -> str:
 
 
 def _run(renderer: str, source: str, fmt: str) -> bytes:
-    done = subprocess.run(
-        [renderer, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=120
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{renderer} failed to render ({done.returncode}): {done.stderr.decode().strip()}"
+    try:
+        done = subprocess.run(
+            [renderer, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=120
         )
+    except FileNotFoundError:
+        origin = f" (from ${ENV})" if os.environ.get(ENV) else ""
+        raise FileNotFoundError(
+            f"the Graphviz renderer {renderer!r}{origin} does not exist; set {ENV} to the "
+            f"path of dot or graphviz-pure, or to 'none' to write DOT files instead"
+        ) from None
+    if done.returncode != 0:
+        said = done.stderr.decode().strip() or "(it printed nothing on stderr)"
+        raise RuntimeError(f"{renderer} failed to render {fmt} (exit {done.returncode}): {said}")
     return done.stdout
 
 
@@ -84,7 +91,9 @@ def render(
     fmt = path.suffix.lstrip(".").lower()
     source = _source(graph)
     if fmt not in FORMATS + ("dot", "gv"):
-        raise ValueError(f"render: unknown picture format {path.suffix!r}; use .svg, .png or .dot")
+        raise InvalidArgumentError(
+            f"render: unknown picture format {path.suffix!r}; use .svg, .png or .dot"
+        )
     renderer = None if fmt in ("dot", "gv") else find_renderer()
     path.parent.mkdir(parents=True, exist_ok=True)
     if renderer is None:
@@ -123,7 +132,7 @@ def text_tree(tensor: Tensor, max_elements: int = 4) -> str:
     while stack:
         t, first, rest = stack.pop()
         if not isinstance(t, Tensor):
-            lines.append(f"{first}{summarize(t, max_elements)}  (constant)")
+            lines.append(f"{first}{summarize(t, max_elements).replace(chr(10), '; ')}  (constant)")
             continue
         label = view.label(t)
         if id(t) in shown:

@@ -85,10 +85,12 @@ class BackwardTrace:
         if self.view is None:
             return {}
         by_label = {label: t for t in self.view.tensors for label in [self.view.label(t)]}
-        out = {}
+        out: dict[tuple[int, int], np.ndarray] = {}
         for label, (parts, _) in self.fanouts().items():
             for step_index, part in parts:
-                out[(id(by_label[label]), id(self.steps[step_index].function))] = part
+                key = (id(by_label[label]), id(self.steps[step_index].function))
+                # x * x: both inputs of one operation are x, and one edge carries both parts.
+                out[key] = out[key] + part if key in out else part
         return out
 
     def to_text(self, max_elements: int = 6) -> str:
@@ -130,9 +132,11 @@ class BackwardTrace:
 def _vjp_text(fn: Function) -> str:
     """The 'VJP: ...' sentence of an operation's docstring, on one line."""
     doc = inspect.getdoc(type(fn)) or ""
-    text = []
+    text: list[str] = []
     for line in doc.splitlines():
-        if line.strip().startswith("VJP:") or (text and line.strip()):
+        if not text and "VJP:" in line:
+            text.append(line[line.index("VJP:"):].strip())
+        elif text and line.strip():
             text.append(line.strip())
         elif text:
             break
