@@ -234,10 +234,20 @@ def test_text_tree_of_a_deep_chain_without_recursion():
     y = w
     for _ in range(2_000):  # deeper than Python's default recursion limit
         y = y.tanh()
-    lines = text_tree(y).splitlines()
+    lines = text_tree(y, max_depth=3_000).splitlines()
     assert len(lines) == 2_001
     assert lines[0].startswith("t2000 = Tanh  shape (1,)")
     assert lines[-1] == " " * 3 * 1_999 + "└─ w  (param)  shape (1,)  data [0.5]"
+
+
+def test_text_tree_cuts_deep_branches_with_a_note():
+    w = Tensor([0.5], requires_grad=True, name="w")
+    y = w
+    for _ in range(100):
+        y = y.tanh()
+    lines = text_tree(y, max_depth=5).splitlines()
+    assert len(lines) == 7  # depths 0..5, then the note
+    assert lines[-1].endswith("... (deeper than 5 levels, not shown)")
 
 
 def test_render_writes_nothing_outside_the_given_folder(monkeypatch, tmp_path):

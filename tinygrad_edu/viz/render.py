@@ -110,10 +110,12 @@ def render(
     return path
 
 
-def text_tree(tensor: Tensor, max_elements: int = 4) -> str:
+def text_tree(tensor: Tensor, max_elements: int = 4, max_depth: int = 40) -> str:
     """The graph behind ``tensor`` as an indented text tree, output first.
 
-    A value used twice appears twice, marked ``(see above)`` the second time.
+    A value used twice appears twice, marked ``(see above)`` the second time. Branches deeper
+    than ``max_depth`` are cut with a note (the indentation of a deep chain would otherwise
+    grow with the square of its length).
 
     Example:
         >>> from tinygrad_edu import Tensor
@@ -128,9 +130,12 @@ def text_tree(tensor: Tensor, max_elements: int = 4) -> str:
     view = walk_graph(tensor)
     lines: list[str] = []
     shown: set[int] = set()
-    stack: list[tuple[Any, str, str]] = [(tensor, "", "")]
+    stack: list[tuple[Any, str, str, int]] = [(tensor, "", "", 0)]
     while stack:
-        t, first, rest = stack.pop()
+        t, first, rest, depth = stack.pop()
+        if depth > max_depth:
+            lines.append(f"{first}... (deeper than {max_depth} levels, not shown)")
+            continue
         if not isinstance(t, Tensor):
             lines.append(f"{first}{summarize(t, max_elements).replace(chr(10), '; ')}  (constant)")
             continue
@@ -149,7 +154,7 @@ def text_tree(tensor: Tensor, max_elements: int = 4) -> str:
         for k, parent in reversed(list(enumerate(inputs))):
             last = k == len(inputs) - 1
             branch, indent = ("└─ ", "   ") if last else ("├─ ", "│  ")
-            stack.append((parent, rest + branch, rest + indent))
+            stack.append((parent, rest + branch, rest + indent, depth + 1))
     return "\n".join(lines)
 
 
