@@ -557,7 +557,9 @@ def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool) -> None:
         node.grad = g if old is None else old + g
     elif old is None:
         # A private copy: g may be shared with other inputs (Add sends the same g to both).
-        node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+        # Row-major: a transposed view (Linear's x @ W.T) would otherwise leave a
+        # column-major .grad that numpy updates many times slower in place.
+        node.grad = np.array(g, dtype=node._data.dtype, copy=True, order="C")
     elif isinstance(old, Tensor):
         node.grad = old.data + g
     else:
