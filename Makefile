@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(VENV)/bin/tinygrad-edu demo
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

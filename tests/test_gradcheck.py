@@ -427,3 +427,11 @@ def test_inputs_reached_through_a_closure_are_perturbed_in_place():
     assert gradcheck(right, [w])
     assert not gradcheck(wrong, [w], raise_exception=False)
     np.testing.assert_array_equal(w.data, before)  # restored exactly
+
+
+def test_an_infinite_gradient_fails_instead_of_comparing_as_nan():
+    """sqrt at 0: backprop gives inf, central differences NaN; NaN > tol is False, so a
+    naive comparison would pass."""
+    x = t64([0.0, 1.0], name="x")
+    with pytest.raises(GradcheckError, match=r"not finite at element \(0,\): analytic inf"):
+        gradcheck(lambda x: x.sqrt(), [x])

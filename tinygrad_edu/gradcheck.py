@@ -185,8 +185,9 @@ class GradcheckReport:
         return not any(c.failures for c in self.inputs)
 
     def worst(self, check: InputCheck, among: list[tuple[int, ...]]) -> tuple[int, ...]:
+        """The element with the largest error; a non-finite one before any finite one."""
         err = np.abs(check.analytic - check.numerical)
-        return max(among, key=lambda j: err[j])
+        return max(among, key=lambda j: np.inf if np.isnan(err[j]) else err[j])
 
     def __str__(self) -> str:
         lines = []
@@ -195,6 +196,14 @@ class GradcheckReport:
                 j = self.worst(c, c.failures)
                 a, n = float(c.analytic[j]), float(c.numerical[j])
                 tol = self.atol + self.rtol * abs(n)
+                if not (np.isfinite(a) and np.isfinite(n)):
+                    lines.append(
+                        f"gradcheck failed for {c.label}: the gradient is not finite at element "
+                        f"{j}: analytic {a} vs numerical {n}. The point is a singularity or "
+                        "outside the function's domain (log or sqrt of 0, x / 0), or the "
+                        f"values overflow; {len(c.failures)} of {c.analytic.size} elements fail"
+                    )
+                    continue
                 lines.append(
                     f"gradcheck failed for {c.label}: worst element {j}: analytic {a:.8g} vs "
                     f"numerical {n:.8g}, error {abs(a - n):.3g} > tolerance {tol:.3g} "
@@ -268,7 +277,9 @@ def check_gradients(
         a = np.asarray(a, dtype=np.float64)
         check = InputCheck(i, inputs[i].name, inputs[i].shape, a, numerical)
         err = np.abs(a - numerical)
-        for j in map(tuple, np.argwhere(err > atol + rtol * np.abs(numerical))):
+        # `not <=` also catches NaN: an infinite gradient against a NaN estimate must fail.
+        suspect = ~(err <= atol + rtol * np.abs(numerical))
+        for j in map(tuple, np.argwhere(suspect)):
             right = (plus[j] - center) / eps
             left = (center - minus[j]) / eps
             spread = atol + rtol * max(abs(left), abs(right))

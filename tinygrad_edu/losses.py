@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ops
 from .autograd import scoped
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
@@ -297,14 +298,16 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     _check_class_scores(logits, op, "logits")
     values = _labels_array(labels, op)
     batch, n_classes = logits.shape[:-1], logits.shape[-1]
-    log_p = logits.log_softmax(axis=-1)
     if values.shape == batch:
         idx = _class_indices(values, n_classes, op)
-        per_sample = -_pick(log_p, idx)
+        if logits.ndim == 2:  # the common case, one fused operation: softmax - onehot
+            per_sample = ops.SoftmaxCrossEntropy.apply(logits, labels=idx)
+        else:
+            per_sample = -_pick(logits.log_softmax(axis=-1), idx)
     elif values.shape == logits.shape:
         _check_unit_interval(values, op, "probability labels (same shape as logits)")
         q = values.astype(logits.dtype)
-        per_sample = -(log_p * q).sum(axis=-1)
+        per_sample = -(logits.log_softmax(axis=-1) * q).sum(axis=-1)
     else:
         hint = ""
         if values.shape == batch + (1,):

@@ -488,6 +488,28 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return _matmul(_operand(other, self), self)
 
+    def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        """``self @ weight.T + bias`` as one operation (a fully connected layer, batch in rows).
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> x = Tensor([[1.0, 2.0]])
+            >>> x.linear(Tensor([[1.0, 1.0], [0.0, 2.0]]), Tensor([0.5, -1.0])).tolist()
+            [[3.5, 3.0]]
+        """
+        w_shape = np.shape(weight)
+        if len(w_shape) != 2 or self.ndim == 0 or self.shape[-1] != w_shape[1]:
+            raise ShapeError(
+                f"linear: x of shape {self.shape} needs a weight of shape (out, "
+                f"{self.shape[-1] if self.ndim else '?'}); got {w_shape}"
+            )
+        if bias is not None and np.shape(bias) != (w_shape[0],):
+            raise ShapeError(
+                f"linear: bias must have shape ({w_shape[0]},) for a weight of shape "
+                f"{w_shape}; got {np.shape(bias)}"
+            )
+        return ops.Linear.apply(self, weight, bias)
+
     def matmul(self, other: Any) -> Tensor:
         """Matrix product ``self @ other``: vectors, matrices, batches (batch dims broadcast)."""
         return _matmul(self, _operand(other, self))

@@ -110,8 +110,7 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}): expected input of shape "
                 f"(N, {self.in_features}) or ({self.in_features},); got {x.shape}"
             )
-        z = x @ self.weight.T
-        return z + self.bias if self.bias is not None else z
+        return x.linear(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (

@@ -2,7 +2,8 @@
 
 * :func:`draw_graph` returns a ``graphviz.Digraph`` of the graph behind a tensor;
   :func:`save_graph` renders it to SVG or PNG (or DOT where no renderer is installed).
-* :func:`trace_backward` runs the backward pass and records every step of it.
+* :func:`trace_backward` runs the backward pass and records every step of it;
+  :func:`save_stepper` turns it into numbered frames and an HTML page with a slider.
 * :func:`plot_history`, :func:`plot_loss_surface` and :func:`plot_decision_boundary` draw
   with matplotlib (the ``plot`` extra), headless.
 """
@@ -10,18 +11,23 @@
 from .graph import draw_graph, summarize, walk_graph
 from .plots import plot_decision_boundary, plot_history, plot_loss_surface
 from .render import find_renderer, render, save_graph, text_tree, to_svg
+from .stepper import backward_frames, partial_trace, save_stepper, step_texts
 from .trace import BackwardStep, BackwardTrace, trace_backward
 
 __all__ = [
     "BackwardStep",
     "BackwardTrace",
+    "backward_frames",
     "draw_graph",
     "find_renderer",
     "plot_decision_boundary",
     "plot_history",
     "plot_loss_surface",
+    "partial_trace",
     "render",
     "save_graph",
+    "save_stepper",
+    "step_texts",
     "summarize",
     "text_tree",
     "to_svg",

@@ -142,8 +142,10 @@ def summarize(value: Any, max_elements: int = 6) -> str:
 
 
 def _gradient_of(t: Tensor, trace: BackwardTrace | None, label: str) -> np.ndarray | None:
-    if trace is not None and label in trace.grads:
-        return trace.grads[label]
+    """The gradient to show: the trace's when one is given (a frame of a pass in progress
+    shows only what it knows), else ``.grad``."""
+    if trace is not None:
+        return trace.grads.get(label)
     g = t.grad
     if g is None:
         return None
@@ -310,7 +312,10 @@ def draw_graph(
             dot.node(node_id, _op_text(fn), **attrs)
         elif gid not in drawn_groups:
             drawn_groups.add(gid)
-            dot.node(gid, groups[id(fn)][1], **STYLE["group"])
+            attrs = dict(STYLE["group"])
+            if highlight is not None and group_id(highlight) == gid:
+                attrs.update(color="red", penwidth="3")  # the step runs inside this box
+            dot.node(gid, groups[id(fn)][1], **attrs)
         for j, parent in enumerate(fn.inputs):
             if isinstance(parent, Tensor):
                 if id(parent) in hidden:

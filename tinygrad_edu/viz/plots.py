@@ -141,6 +141,10 @@ def _save(fig: Any, target: tuple[str, str] | None, dpi: float) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format=fmt, dpi=dpi)
+        # mkstemp makes the file private (0600); a picture gets the usual umask permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
