@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick lint format clean
+.PHONY: demo test bench bench-quick docs lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run --quick
+
+# The pictures the README shows, made by the library itself (never by hand).
+docs: $(STAMP)
+	$(VENV)/bin/tinygrad-edu graph "sum(tanh(w * x + b))" --var w=0.5,-1.5 --var x=2,1 \
+		--var b=0.1,0.3 --out docs/graph.svg
+	$(VENV)/bin/tinygrad-edu graph "sum(tanh(w * x + b))" --var w=0.5,-1.5 --var x=2,1 \
+		--var b=0.1,0.3 --out docs/graph.png
+	$(VENV)/bin/tinygrad-edu demo --out docs/demo --no-progress
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
