@@ -18,13 +18,13 @@ operators and ufuncs), so the backward pass is itself recorded and can be differ
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
+import operator
 import os
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -179,26 +179,11 @@ def _check_gradients(fn: Function, in_grads: tuple[Any, ...]) -> None:
 
 
 class Scope:
-    """One entry of the scope stack: a name (``"Linear"``, ``"cross_entropy"``) and a serial
-    number that tells two calls of the same name apart."""
+    """A named scope: operations recorded inside ``with Scope(name):`` remember it.
 
-    __slots__ = ("name", "serial")
-    _serials = itertools.count()
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.serial = next(Scope._serials)
-
-    def __repr__(self) -> str:
-        return f"Scope({self.name!r}, {self.serial})"
-
-
-@contextlib.contextmanager
-def scope(name: str) -> Iterator[Scope]:
-    """Run the block inside a named scope; operations recorded in it remember the scope.
-
-    ``Module.__call__`` and the losses use it, so that ``draw_graph(..., collapse="Linear")``
-    can draw each layer as one box.
+    Each entry of the scope stack is a name (``"Linear"``, ``"cross_entropy"``) and a serial
+    number that tells two calls of the same name apart. ``Module.__call__`` and the losses use
+    it, so that ``draw_graph(..., collapse="Linear")`` can draw each layer as one box.
 
     Example:
         >>> from tinygrad_edu import Tensor
@@ -209,13 +194,28 @@ def scope(name: str) -> Iterator[Scope]:
         >>> [s.name for s in y.grad_fn.scope]
         ['double']
     """
-    entry = Scope(name)
-    outer = _grad_mode.scope
-    _grad_mode.scope = (*outer, entry)
-    try:
-        yield entry
-    finally:
-        _grad_mode.scope = outer
+
+    __slots__ = ("name", "serial", "_outer")
+    _serials = itertools.count()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.serial = next(Scope._serials)
+
+    def __enter__(self) -> Scope:
+        # A plain class, not a generator-based context manager: modules enter one per call.
+        self._outer = _grad_mode.scope
+        _grad_mode.scope = (*self._outer, self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_mode.scope = self._outer
+
+    def __repr__(self) -> str:
+        return f"Scope({self.name!r}, {self.serial})"
+
+
+scope = Scope  # ``with scope("name"):`` reads as what it does
 
 
 def scoped(func: F) -> F:
@@ -256,7 +256,14 @@ class Function:
     """
 
     __slots__ = (
-        "inputs", "arrays", "needs_input_grad", "scope", "stamp", "created_at", "__weakref__"
+        "inputs",
+        "arrays",
+        "needs_input_grad",
+        "scope",
+        "stamp",
+        "seq",
+        "created_at",
+        "__weakref__",
     )
 
     inputs: tuple[Any, ...] | None
@@ -264,6 +271,7 @@ class Function:
     needs_input_grad: list[bool]
     scope: tuple[Scope, ...]
     stamp: int  # the in-place modification counter when recorded (see _check_unmodified)
+    seq: int  # the order of recording: a topological order of the graph
 
     #: True for operations applied element by element (z_i depends on x_i only), whose
     #: backward with g = 1 gives the local derivative dz/dx itself (used by the trace).
@@ -320,6 +328,7 @@ class Function:
             fn.needs_input_grad = needs
             fn.scope = _grad_mode.scope
             fn.stamp = _mutations[0]
+            fn.seq = next(_sequence)
             out.requires_grad = True
             out._ctx = fn
         else:
@@ -342,35 +351,40 @@ def _shape_error(op: str, args: tuple[Any, ...], exc: Exception) -> ShapeError:
 def topological_sort(root: Tensor) -> list[Tensor]:
     """Every node ``root`` depends on (through tensors that require grad), inputs first.
 
-    An iterative depth-first search: no recursion, so graph depth is limited only by memory.
-    Raises :class:`BackwardError` when it meets a part of the graph already freed by an earlier
-    backward pass.
+    Operations are numbered as they are recorded, and an operation can only be recorded after
+    its inputs exist, so the order of creation is a topological order. The sort collects the
+    graph with an explicit stack (no recursion: graph depth is limited only by memory) and
+    orders it by those numbers, leaves first. Raises :class:`BackwardError` when it meets a
+    part of the graph already freed by an earlier backward pass.
     """
-    order: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    inner: list[Tensor] = []
+    leaves: list[Tensor] = []
+    seen = {id(root)}
+    stack = [root]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+        node = stack.pop()
         fn = node._ctx
         if fn is None:
+            leaves.append(node)
             continue
-        if fn.inputs is None:
+        inner.append(node)
+        inputs = fn.inputs
+        if inputs is None:
             raise BackwardError(
                 f"backward through the graph a second time: the {fn.name} that produced "
                 f"a tensor of shape {node.shape} was freed by an earlier backward(). "
                 "Pass retain_graph=True to the first backward() to keep the graph."
             )
-        for parent in fn.inputs:
+        for parent in inputs:
             if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in seen:
-                stack.append((parent, False))
-    return order
+                seen.add(id(parent))
+                stack.append(parent)
+    inner.sort(key=_creation_number)
+    return leaves + inner
+
+
+_creation_number = operator.attrgetter("_ctx.seq")
+_sequence = itertools.count()  # numbers operations as they are recorded
 
 
 def backward(
@@ -439,20 +453,21 @@ def _run_backward(
     """
     order = topological_sort(root)
     grads: dict[int, Any] = {id(root): g}
+    pop, get = grads.pop, grads.get
     anomaly = _grad_mode.anomaly
     # Record the backward pass exactly when asked, whatever the surrounding mode.
     with enable_grad() if create_graph else no_grad():
         while order:
             node = order.pop()
-            g = grads.pop(id(node), None)
+            g = pop(id(node), None)
             if g is None:  # no path from root carried a gradient here
                 continue
             fn = node._ctx
-            if wanted is None:
-                if fn is None or node._retains_grad:
-                    _accumulate_leaf(node, g, create_graph)
-            elif id(node) in wanted:
-                wanted[id(node)] = g
+            if wanted is not None:
+                if id(node) in wanted:
+                    wanted[id(node)] = g
+            elif fn is None or node._retains_grad:
+                _accumulate_leaf(node, g, create_graph)
             if fn is None:
                 continue
             if fn.stamp != _mutations[0]:  # something changed in place since: was it ours?
@@ -478,7 +493,7 @@ def _run_backward(
                 if gi.shape != value.shape or gi.dtype != value.dtype:
                     gi = _fit_gradient(gi, value, fn)
                 key = id(parent)
-                prev = grads.get(key)
+                prev = get(key)
                 grads[key] = gi if prev is None else prev + gi
 
 

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import scope
+from ..autograd import Scope
 from ..checkpoint import read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
 from ..tensor import Tensor
@@ -106,7 +106,7 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # The scope lets drawings collapse this call into one box named after the class.
-        with scope(type(self).__name__):
+        with Scope(type(self).__name__):
             return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ discovery
