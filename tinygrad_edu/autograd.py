@@ -454,6 +454,9 @@ def _run_backward(
     order = topological_sort(root)
     grads: dict[int, Any] = {id(root): g}
     pop, get = grads.pop, grads.get
+    # Leaves whose gradient is an array this pass made and nobody else holds: .grad can take
+    # it as it is, without a copy (W's gradient is the largest array of a training step).
+    owned: dict[int, bool] = {}
     anomaly = _grad_mode.anomaly
     # Record the backward pass exactly when asked, whatever the surrounding mode.
     with enable_grad() if create_graph else no_grad():
@@ -467,7 +470,7 @@ def _run_backward(
                 if id(node) in wanted:
                     wanted[id(node)] = g
             elif fn is None or node._retains_grad:
-                _accumulate_leaf(node, g, create_graph)
+                _accumulate_leaf(node, g, create_graph, owned.pop(id(node), False))
             if fn is None:
                 continue
             if fn.stamp != _mutations[0]:  # something changed in place since: was it ours?
@@ -494,7 +497,13 @@ def _run_backward(
                     gi = _fit_gradient(gi, value, fn)
                 key = id(parent)
                 prev = get(key)
-                grads[key] = gi if prev is None else prev + gi
+                if prev is None:
+                    grads[key] = gi
+                    if parent._ctx is None and not create_graph:
+                        owned[key] = _made_here(gi, g, fn, in_grads)
+                else:
+                    grads[key] = prev + gi
+                    owned[key] = True
 
 
 def _check_unmodified(node: Tensor, fn: Function) -> None:
@@ -565,16 +574,40 @@ def _fit_gradient(gi: Any, value: np.ndarray, fn: Function) -> Any:
     return gi
 
 
-def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool) -> None:
-    """Add ``g`` to ``node.grad`` (a Tensor when the backward pass is recorded)."""
+def _made_here(gi: Any, g: Any, fn: Function, in_grads: tuple[Any, ...]) -> bool:
+    """Whether a VJP result is a new array that nothing else refers to.
+
+    Not the upstream gradient passed through (Add sends g itself), not a view, not one of the
+    operation's saved arrays, and not sent to two inputs at once.
+    """
+    return (
+        type(gi) is np.ndarray
+        and gi is not g
+        and gi.base is None
+        and gi.flags.writeable
+        and not any(gi is a for a in fn.arrays)
+        and sum(1 for other in in_grads if other is gi) == 1
+    )
+
+
+def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool, owned: bool = False) -> None:
+    """Add ``g`` to ``node.grad`` (a Tensor when the backward pass is recorded).
+
+    ``owned``: g was made by this backward pass and nobody else holds it, so ``.grad`` may
+    be g itself; otherwise it gets a private copy (g may be shared: Add sends the same g to
+    both inputs; or it may be the caller's own array).
+    """
     old = node.grad
     if create_graph:
         node.grad = g if old is None else old + g
     elif old is None:
-        # A private copy: g may be shared with other inputs (Add sends the same g to both).
-        # Row-major: a transposed view (Linear's x @ W.T) would otherwise leave a
-        # column-major .grad that numpy updates many times slower in place.
-        node.grad = np.array(g, dtype=node._data.dtype, copy=True, order="C")
+        dtype = node._data.dtype
+        if owned and g.dtype == dtype and g.flags.c_contiguous:
+            node.grad = g
+        else:
+            # Row-major: a transposed view would otherwise leave a column-major .grad that
+            # numpy updates many times slower in place.
+            node.grad = np.array(g, dtype=dtype, copy=True, order="C")
     elif isinstance(old, Tensor):
         node.grad = old.data + g
     else:
