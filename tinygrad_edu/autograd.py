@@ -159,9 +159,19 @@ def _check_result(name: str, data: Any, args: tuple[Any, ...]) -> None:
     if values.dtype.kind != "f" or np.isfinite(values).all():
         return
     shapes = ", ".join(str(np.shape(a.data if isinstance(a, Tensor) else a)) for a in args)
+    bad_inputs = [
+        i for i, a in enumerate(args)
+        if np.asarray(a.data if isinstance(a, Tensor) else a).dtype.kind == "f"
+        and not np.isfinite(a.data if isinstance(a, Tensor) else a).all()
+    ]
+    origin = (
+        f"; its input(s) {bad_inputs} were already non-finite: the NaN/Inf was made before, "
+        "outside detect_anomaly or in data you passed in"
+        if bad_inputs else ""
+    )
     raise AnomalyError(
         f"{name} produced {_describe_bad(values).replace(' in ', ' in its result (', 1)}) "
-        f"from inputs of shapes {shapes}, at {_user_frame()}"
+        f"from inputs of shapes {shapes}, at {_user_frame()}{origin}"
     )
 
 
@@ -276,6 +286,11 @@ class Function:
     #: True for operations applied element by element (z_i depends on x_i only), whose
     #: backward with g = 1 gives the local derivative dz/dx itself (used by the trace).
     elementwise: bool = False
+    #: True when the result may share memory with the first input (reshape, transpose ...):
+    #: then it shares the input's version, so an in-place change of either is seen by both.
+    view: bool = False
+    #: What to do about a shape error, added to numpy's message (see _shape_error).
+    shape_hint: str = ""
 
     def forward(self, *arrays: Any, **params: Any) -> np.ndarray:
         raise NotImplementedError
@@ -307,7 +322,7 @@ class Function:
         try:
             data = fn.forward(*arrays, **params)
         except ValueError as exc:  # numpy's broadcasting, reshape and axis errors
-            raise _shape_error(cls.__name__, args, exc) from None
+            raise _shape_error(fn, args, exc) from None
         if not tensors:
             return data
         if _grad_mode.anomaly:
@@ -321,7 +336,8 @@ class Function:
         out.grad = None
         out.name = None
         out._retains_grad = False
-        out._version = 0
+        # A view shares its input's memory, so it shares its version (see _bump_version).
+        out._version = args[0]._version if fn.view and isinstance(args[0], Tensor) else [0]
         if True in needs and _grad_mode.enabled:
             fn.inputs = args
             fn.arrays = arrays
@@ -340,9 +356,10 @@ class Function:
         return f"<{self.name} backward>"
 
 
-def _shape_error(op: str, args: tuple[Any, ...], exc: Exception) -> ShapeError:
+def _shape_error(fn: Function, args: tuple[Any, ...], exc: Exception) -> ShapeError:
     shapes = ", ".join(str(np.shape(a.data if isinstance(a, Tensor) else a)) for a in args)
-    return ShapeError(f"{op}: {exc} (input shapes: {shapes})")
+    hint = f" {fn.shape_hint}" if fn.shape_hint else ""
+    return ShapeError(f"{fn.name}: {exc} (input shapes: {shapes}).{hint}")
 
 
 # ----------------------------------------------------------------------------- backward pass
@@ -514,16 +531,16 @@ def _check_unmodified(node: Tensor, fn: Function) -> None:
     changed = [
         f"input {i} (shape {t.shape})"
         for i, t in enumerate(fn.inputs)
-        if isinstance(t, Tensor) and t._version > fn.stamp
+        if isinstance(t, Tensor) and t._version[0] > fn.stamp
     ]
-    if node._version > fn.stamp:
+    if node._version[0] > fn.stamp:
         changed.append(f"its output (shape {node.shape})")
     if changed:
         raise InPlaceError(
             f"a tensor needed to backpropagate through {fn.name} was modified in place after "
             f"{fn.name} used it: {', '.join(changed)}. Its gradient would be computed from the "
-            "new values and be wrong. Change data only after backward(), or work on a copy "
-            "(t.detach() or Tensor(t.data.copy()))."
+            "new values and be wrong. Change data only after backward(), or change a copy "
+            "(Tensor(t.data.copy())); t.detach() and views share the memory."
         )
 
 

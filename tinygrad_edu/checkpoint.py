@@ -67,7 +67,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                 "could run code, so it is refused. Save models with Module.save."
             ) from None
         raise CheckpointError(f"load({path!r}): not a readable .npz checkpoint ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise CheckpointError(
             f"load({path!r}): not a readable .npz checkpoint ({type(exc).__name__}: {exc})"
         ) from None
@@ -86,7 +86,8 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
                     f"load({path!r}): entry {key!r} cannot be read without pickle ({exc}); "
                     "checkpoints hold numeric arrays only, and loading never runs code"
                 ) from None
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a damaged archive
+            except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+                # a damaged archive (NotImplementedError: a garbled zip version field)
                 raise CheckpointError(
                     f"load({path!r}): entry {key!r} is damaged ({type(exc).__name__}: {exc})"
                 ) from None

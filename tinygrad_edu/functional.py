@@ -24,7 +24,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import enable_grad
-from .errors import ShapeError
+from .errors import IndexingError, ShapeError
 from .tensor import Tensor
 
 Fn = Callable[..., Any]
@@ -76,7 +76,7 @@ def value_and_grad(f: Fn, argnums: int | tuple[int, ...] = 0) -> Fn:
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[float, Any]:
         for i in nums:
             if not -len(args) <= i < len(args):
-                raise IndexError(
+                raise IndexingError(
                     f"value_and_grad: argnums {argnums} asks for argument {i}, but the "
                     f"function was called with {len(args)} positional arguments"
                 )

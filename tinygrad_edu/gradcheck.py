@@ -28,7 +28,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import enable_grad, no_grad
-from .errors import GradcheckError, ShapeError
+from .errors import GradcheckError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
 
 __all__ = [
@@ -239,7 +239,7 @@ def _float64_inputs(inputs: list[Any], op: str) -> list[Any]:
 def _differentiable(inputs: list[Any], op: str) -> list[int]:
     idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not idx:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{op}: no input requires grad, so there is nothing to check. Create the inputs "
             "you want checked with requires_grad=True."
         )

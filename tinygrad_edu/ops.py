@@ -24,6 +24,10 @@ import numpy as np
 from .autograd import Function
 from .tensor import Tensor
 
+BROADCAST = (
+    "numpy broadcasting aligns shapes from the right: each dimension must be equal or 1 "
+    "(reshape or unsqueeze one operand, e.g. b.reshape(-1, 1), to line them up)"
+)
 
 def _value(v: Any) -> Any:
     """The numpy value of a formula's operand, to build a constant (a mask, a sign) from it."""
@@ -40,6 +44,7 @@ class Add(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y):
         return x + y
@@ -55,6 +60,7 @@ class Sub(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y):
         return x - y
@@ -70,6 +76,7 @@ class Mul(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y):
         return x * y
@@ -86,6 +93,7 @@ class Div(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y):
         return x / y
@@ -102,6 +110,7 @@ class Pow(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y):
         return x**y
@@ -135,6 +144,7 @@ class Maximum(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y):
         self.share_x = _tie_share(x > y, x == y, np.result_type(x, y))
@@ -152,6 +162,7 @@ class Minimum(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y):
         self.share_x = _tie_share(x < y, x == y, np.result_type(x, y))
@@ -386,6 +397,8 @@ class Matmul(Function):
     ``Tensor.matmul`` turns 1-D operands into matrices before calling this and back after.
     """
 
+    shape_hint = "Batch dimensions (all but the last two) broadcast as elementwise ones do."
+
     def forward(self, x, y):
         return x @ y
 
@@ -512,6 +525,9 @@ class Reshape(Function):
     VJP: dL/dx = g reshaped to x's shape
     """
 
+    view = True
+    shape_hint = "The new shape must hold as many elements (one -1 may be inferred)."
+
     def forward(self, x, shape=()):
         self.in_shape = x.shape
         return x.reshape(shape)
@@ -525,6 +541,8 @@ class Transpose(Function):
 
     VJP: dL/dx = g permuted by the inverse permutation
     """
+
+    view = True
 
     def forward(self, x, axes=None):
         axes = tuple(range(x.ndim))[::-1] if axes is None else axes
@@ -540,6 +558,11 @@ class Expand(Function):
 
     VJP: dL/dx = g summed over the broadcast axes, which the engine does for every operation
     """
+
+    view = True
+    shape_hint = (
+        "Each dimension must be 1 (to be repeated) or equal the target's; new axes go first."
+    )
 
     def forward(self, x, shape=()):
         return np.broadcast_to(x, shape)
@@ -569,6 +592,7 @@ class GetItem(Function):
 
     def forward(self, x, index=None):
         self.index, self.in_shape = index, x.shape
+        self.view = _is_basic_index(index)  # numpy returns a view only for basic indexing
         return x[index]
 
     def backward(self, g, out, x):
@@ -627,6 +651,7 @@ class Where(Function):
     """
 
     elementwise = True
+    shape_hint = BROADCAST
 
     def forward(self, x, y, cond=None):
         self.cond = cond

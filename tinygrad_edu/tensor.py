@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BackwardError, DTypeError, IndexingError, ShapeError
+from .errors import BackwardError, DTypeError, IndexingError, InvalidArgumentError, ShapeError
 
 # ----------------------------------------------------------------------------- default dtype
 
@@ -68,10 +68,19 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     return arr.astype(_default_dtype)
 
 
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+def _is_int(n: Any) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
+def _shape_arg(shape: tuple[Any, ...], op: str = "shape") -> tuple[int, ...]:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``; every entry must be an integer."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    bad = [n for n in shape if not _is_int(n)]
+    if bad:
+        raise InvalidArgumentError(
+            f"{op}: sizes and axes must be integers; got {bad[0]!r} in {tuple(shape)}"
+        )
     return tuple(int(n) for n in shape)
 
 
@@ -85,6 +94,8 @@ def _rng(rng: Any) -> np.random.Generator:
 
 
 def _normalize_axis(axis: int, ndim: int, op: str) -> int:
+    if not _is_int(axis):
+        raise InvalidArgumentError(f"{op}: an axis must be an integer; got {axis!r}")
     if not -ndim <= axis < ndim:
         raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dims")
     return axis % ndim
@@ -94,8 +105,15 @@ def _normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """None, an int or a tuple of ints -> None or a sorted tuple of non-negative axes."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = tuple(sorted(_normalize_axis(int(a), ndim, op) for a in axes))
+    if _is_int(axis):
+        axes: tuple[Any, ...] = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise InvalidArgumentError(
+            f"{op}: axis must be None, an integer or a tuple of integers; got {axis!r}"
+        )
+    out = tuple(sorted(_normalize_axis(a, ndim, op) for a in axes))
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: axis {axis} repeats an axis")
     return out
@@ -170,7 +188,7 @@ class Tensor:
         self.name: str | None = None
         self._ctx: Any = None
         self._retains_grad = False
-        self._version = 0
+        self._version = [0]
 
     # ------------------------------------------------------------------ data and its version
 
@@ -189,11 +207,13 @@ class Tensor:
     def _bump_version(self) -> None:
         """Mark the data as changed in place (optimisers and loaders call this after writing).
 
-        ``_version`` is a stamp from a global counter, so it only grows: the engine compares
-        it with the stamp an operation took when it recorded this tensor.
+        ``_version[0]`` is a stamp from a global counter, so it only grows: the engine compares
+        it with the stamp an operation took when it recorded this tensor. The one-element list
+        is shared by tensors that share memory (``detach()``, reshapes, transposes, slices), so
+        changing one of them marks all of them changed.
         """
         _mutations[0] += 1
-        self._version = _mutations[0]
+        self._version[0] = _mutations[0]
 
     # ------------------------------------------------------------------ attributes
 
@@ -262,10 +282,11 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's data, cut from the graph (requires no grad)."""
+        """A tensor sharing this one's data (not a copy), cut from the graph (no grad)."""
         out = Tensor.__new__(Tensor)
         out._init(self.data)
         out.name = self.name
+        out._version = self._version  # same memory, same version: see _bump_version
         return out
 
     def astype(self, dtype: Any) -> Tensor:
@@ -521,7 +542,11 @@ class Tensor:
         try:
             return Tensor(ufunc(self.data, other), dtype=np.bool_)
         except ValueError as exc:
-            raise ShapeError(f"{ufunc.__name__}: {exc}") from None
+            symbol = _COMPARISON_SYMBOLS[ufunc]
+            raise ShapeError(
+                f"comparison {symbol}: {exc} (shapes {self.shape} and {np.shape(other)}). "
+                + ops.BROADCAST
+            ) from None
 
     def __lt__(self, other: Any) -> Tensor:
         return self._compare(np.less, other)
@@ -558,9 +583,12 @@ class Tensor:
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Limit values to [lo, hi] (either bound may be None)."""
         if lo is None and hi is None:
-            raise ValueError("clip(lo, hi): give at least one bound")
+            raise InvalidArgumentError("clip(lo, hi): give at least one bound")
+        for bound in (lo, hi):
+            if bound is not None and not np.isfinite(bound):
+                raise InvalidArgumentError(f"clip(lo, hi): bounds must be finite; got {bound}")
         if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"clip(lo, hi): lo ({lo}) must not exceed hi ({hi})")
+            raise InvalidArgumentError(f"clip(lo, hi): lo ({lo}) must not exceed hi ({hi})")
         return ops.Clip.apply(self, lo=lo, hi=hi)
 
     # ------------------------------------------------------------------ activations
@@ -569,6 +597,8 @@ class Tensor:
         return ops.Relu.apply(self)
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
+        if not np.isfinite(slope):
+            raise InvalidArgumentError(f"leaky_relu: slope must be finite; got {slope}")
         return ops.LeakyRelu.apply(self, slope=slope)
 
     def sigmoid(self) -> Tensor:
@@ -598,7 +628,8 @@ class Tensor:
         return ops.Sum.apply(self, axis=axes, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return self.sum(axis, keepdims) / self._count(axis, "mean")
+        n = self._count(axis, "mean")  # checks the axes under this operation's name
+        return self.sum(axis, keepdims) / n
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Variance: sum((x - mean)^2) / (n - ddof) over ``axis``."""
@@ -610,6 +641,7 @@ class Tensor:
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Standard deviation: sqrt(var)."""
+        self._count(axis, "std")
         return self.var(axis, keepdims, ddof).sqrt()
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -634,6 +666,7 @@ class Tensor:
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) over ``axis``, computed stably by shifting by the maximum."""
+        self._count(axis, "logsumexp")
         shift = self.max(axis, keepdims=True).detach()
         out = (self - shift).exp().sum(axis, keepdims=True).log() + shift
         if keepdims:
@@ -655,13 +688,19 @@ class Tensor:
 
     def reshape(self, *shape: Any) -> Tensor:
         """Same elements in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; -1 infers."""
-        return ops.Reshape.apply(self, shape=_shape_arg(shape))
+        new = _shape_arg(shape, "reshape")
+        if any(n < -1 for n in new) or new.count(-1) > 1:
+            raise ShapeError(
+                f"reshape: {new} is not a shape: sizes are non-negative, with at most one -1 "
+                f"(inferred); the tensor has shape {self.shape} ({self.size} elements)"
+            )
+        return ops.Reshape.apply(self, shape=new)
 
     def transpose(self, *axes: Any) -> Tensor:
         """Permute axes (reverse them when none are given)."""
         if not axes:
             return ops.Transpose.apply(self, axes=None)
-        axes = _shape_arg(axes)
+        axes = _shape_arg(axes, "transpose")
         if sorted(_normalize_axis(a, self.ndim, "transpose") for a in axes) != list(
             range(self.ndim)
         ):
@@ -682,9 +721,17 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge the axes from ``start_dim`` to ``end_dim`` (all of them by default) into one."""
         if self.ndim == 0:
+            for d in (start_dim, end_dim):
+                if d not in (0, -1) or not _is_int(d):
+                    raise ShapeError(f"flatten: dim {d!r} is out of range for a 0-d tensor")
             return self.reshape(1)
         lo = _normalize_axis(start_dim, self.ndim, "flatten")
         hi = _normalize_axis(end_dim, self.ndim, "flatten")
+        if lo > hi:
+            raise ShapeError(
+                f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}) for a tensor "
+                f"of shape {self.shape}"
+            )
         shape = self.shape
         return self.reshape(shape[:lo] + (int(np.prod(shape[lo : hi + 1])),) + shape[hi + 1 :])
 
@@ -708,7 +755,16 @@ class Tensor:
 
     def expand(self, *shape: Any) -> Tensor:
         """Broadcast to ``shape`` without copying; the gradient is summed back."""
-        return ops.Expand.apply(self, shape=_shape_arg(shape))
+        target = _shape_arg(shape, "expand")
+        fits = len(target) >= self.ndim and all(
+            n in (1, t) for n, t in zip(self.shape[::-1], target[::-1])
+        )
+        if not fits or any(t < 0 for t in target):
+            raise ShapeError(
+                f"expand: cannot broadcast shape {self.shape} to {target}: aligned from the "
+                "right, each dimension must be 1 or equal the target's, and new axes go first"
+            )
+        return ops.Expand.apply(self, shape=target)
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _index_arg(index)
@@ -809,6 +865,14 @@ def _matmul(x: Any, y: Any) -> Tensor:
             f"matmul: inner dimensions differ: x has shape {xs}, y has shape {ys}; "
             f"x.shape[-1] ({xs[-1]}) must equal y.shape[{-2 if len(ys) > 1 else 0}] ({k_y})"
         )
+    try:
+        np.broadcast_shapes(xs[:-2], ys[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"matmul: the batch dimensions of x {xs} and y {ys} (all but the last two: "
+            f"{xs[:-2]} and {ys[:-2]}) do not broadcast: aligned from the right, each must be "
+            "equal or 1"
+        ) from None
     # Vectors become a row (x) or a column (y) for the product, then lose that axis again.
     x2 = x.reshape((1,) + xs) if len(xs) == 1 else x
     y2 = y.reshape(ys + (1,)) if len(ys) == 1 else y
@@ -837,6 +901,10 @@ _DIFFERENTIABLE_UFUNCS = {
     np.maximum: Tensor.maximum,
     np.minimum: Tensor.minimum,
     np.matmul: _matmul,
+}
+_COMPARISON_SYMBOLS = {
+    np.less: "<", np.less_equal: "<=", np.greater: ">", np.greater_equal: ">=",
+    np.equal: "==", np.not_equal: "!=",
 }
 _COMPARISON_UFUNCS = {
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
