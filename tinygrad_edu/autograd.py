@@ -469,17 +469,19 @@ def _run_backward(
     (not yet summed back to broadcast inputs' shapes). ``trace_backward`` is built on it.
     """
     order = topological_sort(root)
-    grads: dict[int, Any] = {id(root): g}
+    # Keyed by the tensors themselves: they hash by identity (Tensor.__hash__), and a dict
+    # compares stored hashes before keys, so Tensor.__eq__ is never called here.
+    grads: dict[Tensor, Any] = {root: g}
     pop, get = grads.pop, grads.get
     # Leaves whose gradient is an array this pass made and nobody else holds: .grad can take
     # it as it is, without a copy (W's gradient is the largest array of a training step).
-    owned: dict[int, bool] = {}
+    owned: dict[Tensor, bool] = {}
     anomaly = _grad_mode.anomaly
     # Record the backward pass exactly when asked, whatever the surrounding mode.
     with enable_grad() if create_graph else no_grad():
         while order:
             node = order.pop()
-            g = pop(id(node), None)
+            g = pop(node, None)
             if g is None:  # no path from root carried a gradient here
                 continue
             fn = node._ctx
@@ -487,7 +489,7 @@ def _run_backward(
                 if id(node) in wanted:
                     wanted[id(node)] = g
             elif fn is None or node._retains_grad:
-                _accumulate_leaf(node, g, create_graph, owned.pop(id(node), False))
+                _accumulate_leaf(node, g, create_graph, owned.pop(node, False))
             if fn is None:
                 continue
             if fn.stamp != _mutations[0]:  # something changed in place since: was it ours?
@@ -512,15 +514,14 @@ def _run_backward(
                 value = parent._data
                 if gi.shape != value.shape or gi.dtype != value.dtype:
                     gi = _fit_gradient(gi, value, fn)
-                key = id(parent)
-                prev = get(key)
+                prev = get(parent)
                 if prev is None:
-                    grads[key] = gi
+                    grads[parent] = gi
                     if parent._ctx is None and not create_graph:
-                        owned[key] = _made_here(gi, g, fn, in_grads)
+                        owned[parent] = _made_here(gi, g, fn, in_grads)
                 else:
-                    grads[key] = prev + gi
-                    owned[key] = True
+                    grads[parent] = prev + gi
+                    owned[parent] = True
 
 
 def _check_unmodified(node: Tensor, fn: Function) -> None:
