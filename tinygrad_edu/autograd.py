@@ -31,7 +31,7 @@ import numpy as np
 
 from .broadcast import unbroadcast
 from .errors import AnomalyError, BackwardError, InPlaceError, ShapeError
-from .tensor import Tensor, _mutations
+from .tensor import Tensor, _clock, _last_change
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -270,7 +270,6 @@ class Function:
         "arrays",
         "needs_input_grad",
         "scope",
-        "stamp",
         "seq",
         "created_at",
         "__weakref__",
@@ -280,8 +279,7 @@ class Function:
     arrays: list[Any]
     needs_input_grad: list[bool]
     scope: tuple[Scope, ...]
-    stamp: int  # the in-place modification counter when recorded (see _check_unmodified)
-    seq: int  # the order of recording: a topological order of the graph
+    seq: int  # the clock when recorded: a topological order, and see _check_unmodified
 
     #: True for operations applied element by element (z_i depends on x_i only), whose
     #: backward with g = 1 gives the local derivative dz/dx itself (used by the trace).
@@ -337,14 +335,14 @@ class Function:
         out.name = None
         out._retains_grad = False
         # A view shares its input's memory, so it shares its version (see _bump_version).
-        out._version = args[0]._version if fn.view and isinstance(args[0], Tensor) else [0]
+        out._version = args[0]._shared_version() if fn.view and isinstance(args[0], Tensor) \
+            else None
         if True in needs and _grad_mode.enabled:
             fn.inputs = args
             fn.arrays = arrays
             fn.needs_input_grad = needs
             fn.scope = _grad_mode.scope
-            fn.stamp = _mutations[0]
-            fn.seq = next(_sequence)
+            fn.seq = next(_clock)
             out.requires_grad = True
             out._ctx = fn
         else:
@@ -401,7 +399,6 @@ def topological_sort(root: Tensor) -> list[Tensor]:
 
 
 _creation_number = operator.attrgetter("_ctx.seq")
-_sequence = itertools.count()  # numbers operations as they are recorded
 
 
 def backward(
@@ -492,7 +489,7 @@ def _run_backward(
                 _accumulate_leaf(node, g, create_graph, owned.pop(node, False))
             if fn is None:
                 continue
-            if fn.stamp != _mutations[0]:  # something changed in place since: was it ours?
+            if fn.seq < _last_change[0]:  # something changed in place since: was it ours?
                 _check_unmodified(node, fn)
             if create_graph:
                 in_grads = fn.backward(g, node, *fn.inputs)
@@ -532,9 +529,9 @@ def _check_unmodified(node: Tensor, fn: Function) -> None:
     changed = [
         f"input {i} (shape {t.shape})"
         for i, t in enumerate(fn.inputs)
-        if isinstance(t, Tensor) and t._version[0] > fn.stamp
+        if isinstance(t, Tensor) and t._version is not None and t._version[0] > fn.seq
     ]
-    if node._version[0] > fn.stamp:
+    if node._version is not None and node._version[0] > fn.seq:
         changed.append(f"its output (shape {node.shape})")
     if changed:
         raise InPlaceError(

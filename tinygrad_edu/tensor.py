@@ -12,6 +12,7 @@ arguments and calls the operation.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,8 +24,12 @@ from .errors import BackwardError, DTypeError, IndexingError, InvalidArgumentErr
 
 _default_dtype: type = np.float32
 
-# Grows by one whenever any tensor's data is changed in place (see Tensor._bump_version).
-_mutations = [0]
+# One clock numbers both events the engine must order: recording an operation (its Function
+# takes the next number, and creation order is a topological order of the graph) and changing
+# a tensor's data in place (the tensor's version takes the next number). An operation whose
+# number is below an input's version recorded that input before it changed.
+_clock = itertools.count(1)
+_last_change = [0]  # the number of the most recent in-place change anywhere
 
 
 def get_default_dtype() -> type:
@@ -188,7 +193,7 @@ class Tensor:
         self.name: str | None = None
         self._ctx: Any = None
         self._retains_grad = False
-        self._version = [0]
+        self._version: list[int] | None = None  # made when first needed: see _bump_version
 
     # ------------------------------------------------------------------ data and its version
 
@@ -207,13 +212,21 @@ class Tensor:
     def _bump_version(self) -> None:
         """Mark the data as changed in place (optimisers and loaders call this after writing).
 
-        ``_version[0]`` is a stamp from a global counter, so it only grows: the engine compares
-        it with the stamp an operation took when it recorded this tensor. The one-element list
-        is shared by tensors that share memory (``detach()``, reshapes, transposes, slices), so
-        changing one of them marks all of them changed.
+        ``_version[0]`` is a number from the global clock, so it only grows: the engine
+        compares it with the number an operation took when it recorded this tensor. The
+        one-element list is shared by tensors that share memory (``detach()``, reshapes,
+        transposes, slices), so changing one of them marks all of them changed. ``None``
+        means never changed and never shared (most tensors: no list is made for them).
         """
-        _mutations[0] += 1
-        self._version[0] = _mutations[0]
+        stamp = next(_clock)
+        _last_change[0] = stamp
+        self._shared_version()[0] = stamp
+
+    def _shared_version(self) -> list[int]:
+        """This tensor's version cell, made on first use (to be shared or stamped)."""
+        if self._version is None:
+            self._version = [0]
+        return self._version
 
     # ------------------------------------------------------------------ attributes
 
@@ -286,7 +299,7 @@ class Tensor:
         out = Tensor.__new__(Tensor)
         out._init(self.data)
         out.name = self.name
-        out._version = self._version  # same memory, same version: see _bump_version
+        out._version = self._shared_version()  # same memory, same version: _bump_version
         return out
 
     def astype(self, dtype: Any) -> Tensor:
