@@ -595,14 +595,16 @@ def _made_here(gi: Any, g: Any, fn: Function, in_grads: tuple[Any, ...]) -> bool
     Not the upstream gradient passed through (Add sends g itself), not a view, not one of the
     operation's saved arrays, and not sent to two inputs at once.
     """
-    return (
-        type(gi) is np.ndarray
-        and gi is not g
-        and gi.base is None
-        and gi.flags.writeable
-        and not any(gi is a for a in fn.arrays)
-        and sum(1 for other in in_grads if other is gi) == 1
-    )
+    if type(gi) is not np.ndarray or gi is g or gi.base is not None or not gi.flags.writeable:
+        return False
+    for a in fn.arrays:
+        if a is gi:
+            return False
+    seen = 0
+    for other in in_grads:
+        if other is gi:
+            seen += 1
+    return seen == 1
 
 
 def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool, owned: bool = False) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, get_default_dtype
 from .activations import ACTIVATIONS
@@ -110,7 +111,8 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}): expected input of shape "
                 f"(N, {self.in_features}) or ({self.in_features},); got {x.shape}"
             )
-        return x.linear(self.weight, self.bias)
+        # Shapes are checked above: the fused operation directly, without Tensor.linear's checks.
+        return ops.Linear.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
