@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick docs lint format clean
+.PHONY: demo test bench bench-quick docs examples lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ docs: $(STAMP)
 	$(VENV)/bin/tinygrad-edu graph "sum(tanh(w * x + b))" --var w=0.5,-1.5 --var x=2,1 \
 		--var b=0.1,0.3 --out docs/graph.png
 	$(VENV)/bin/tinygrad-edu demo --out docs/demo --no-progress
+
+# Every lesson of the course notes, full size, its picture into docs/examples/ (the gallery).
+examples: $(STAMP)
+	for script in examples/[0-9][0-9]_*.py; do $(PY) $$script || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

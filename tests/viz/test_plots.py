@@ -561,3 +561,16 @@ def test_no_pyplot_and_lazy_import():
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_loss_surface_can_leave_out_the_minimum_star():
+    def saddle(w):
+        return w[..., 0] ** 2 - w[..., 1] ** 2
+
+    with_star = plot_loss_surface(saddle, (-1, 1), (-1, 1), resolution=20)
+    without = plot_loss_surface(saddle, (-1, 1), (-1, 1), resolution=20, mark_minimum=False)
+
+    def stars(fig):
+        return [c for c in fig.axes[0].collections if c.get_label().startswith("grid minimum")]
+
+    assert len(stars(with_star)) == 1 and stars(without) == []

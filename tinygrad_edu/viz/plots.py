@@ -541,8 +541,12 @@ def plot_loss_surface(
     colorbar: bool = True,
     figsize: tuple[float, float] = DEFAULT_FIGSIZE,
     dpi: float = DEFAULT_DPI,
+    mark_minimum: bool = True,
 ) -> Figure:
     """Contours of a loss of two weights, E(w), with optimiser paths w_0, w_1, ... on top.
+
+    The grid's lowest point is starred unless ``mark_minimum=False`` (for a function without
+    a minimum, such as the saddle x^2 - y^2, it would only be a corner of the picture).
 
     ``loss_fn`` is evaluated on a ``resolution`` x ``resolution`` grid over xlim x ylim. A
     function that accepts an array of shape (..., 2) and returns shape (...) is called once
@@ -669,17 +673,18 @@ def plot_loss_surface(
     ax.contour(XX, YY, Zm, levels=level_values, colors="k", linewidths=0.4, alpha=0.4)
     if colorbar:
         fig.colorbar(filled, ax=ax, label="loss", ticks=ticks)
-    i, j = np.unravel_index(np.nanargmin(np.where(finite, Z, np.nan)), Z.shape)
-    ax.scatter(
-        [XX[i, j]],
-        [YY[i, j]],
-        marker="*",
-        s=180,
-        color="gold",
-        edgecolors="k",
-        zorder=4,
-        label=f"grid minimum ({XX[i, j]:.3g}, {YY[i, j]:.3g})",
-    )
+    if mark_minimum:
+        i, j = np.unravel_index(np.nanargmin(np.where(finite, Z, np.nan)), Z.shape)
+        ax.scatter(
+            [XX[i, j]],
+            [YY[i, j]],
+            marker="*",
+            s=180,
+            color="gold",
+            edgecolors="k",
+            zorder=4,
+            label=f"grid minimum ({XX[i, j]:.3g}, {YY[i, j]:.3g})",
+        )
     for k, points in enumerate(paths):
         # a path that blew up is drawn up to its last finite point
         ok = np.all(np.isfinite(points), axis=1)
