@@ -15,7 +15,7 @@ the bumps, the steps where the loss rises by more than 1%.
 from __future__ import annotations
 
 import numpy as np
-from _shared import claim, parse_args, picture
+from _shared import claim, parse_args, save
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -121,10 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         t + 1, np.asarray(good.losses)[t], color="red", zorder=5, label="a bump: the loss went up"
     )
     ax_zoom.legend()
-    fig.tight_layout()
-    path = picture(args, __file__)
-    fig.savefig(path)
-    print(f"\npicture: {path}")
+    save(fig, args, __file__)
 
 
 if __name__ == "__main__":

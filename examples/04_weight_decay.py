@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from _shared import claim, parse_args, picture
+from _shared import claim, parse_args, save
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -189,10 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     ax_loss.set(title="training and test loss (MSE)", xlabel="step", ylabel="loss", yscale="log")
     for ax in (ax_fit, ax_norm, ax_loss):
         ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = picture(args, __file__)
-    fig.savefig(path)
-    print(f"\npicture: {path}")
+    save(fig, args, __file__)
 
 
 if __name__ == "__main__":

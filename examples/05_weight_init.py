@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _shared import claim, parse_args, picture
+from _shared import claim, parse_args, save
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -196,10 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         ylabel="||dL/dW|| (log)",
     )
     ax_g.legend(fontsize="small", loc="lower right", bbox_to_anchor=(1, 0.12))  # empty band
-    fig.tight_layout()
-    path = picture(args, __file__)
-    fig.savefig(path)
-    print(f"\npicture: {path}")
+    save(fig, args, __file__)
 
 
 if __name__ == "__main__":

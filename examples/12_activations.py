@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from _shared import claim, parse_args, picture
+from _shared import claim, parse_args, save
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -138,10 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         ax.set_ylim(-1.6, 4.2 if unbounded else 1.6)
         ax.legend(loc="upper left", fontsize="small")
     fig.suptitle("Activations and the derivatives the engine backpropagates: f(z).sum().backward()")
-    fig.tight_layout()
-    path = picture(args, __file__)
-    fig.savefig(path)
-    print(f"\npicture: {path}")
+    save(fig, args, __file__)
 
 
 if __name__ == "__main__":

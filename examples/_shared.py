@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "docs" / "examples"
@@ -36,6 +37,15 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
 def picture(args: argparse.Namespace, script: str) -> Path:
     """The path of the example's picture: ``<out>/<script name>.png``."""
     return args.out / (Path(script).stem + ".png")
+
+
+def save(fig: Any, args: argparse.Namespace, script: str) -> Path:
+    """Lay out ``fig`` and write it as the example's picture; say where."""
+    fig.tight_layout()
+    path = picture(args, script)
+    fig.savefig(path)
+    print(f"\npicture: {path}")
+    return path
 
 
 def claim(ok: bool, text: str) -> None:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.optim.steps import param
 from tinygrad_edu import InvalidArgumentError, Tensor
 from tinygrad_edu.optim import Newton
 from tinygrad_edu.train import fit
@@ -14,8 +15,6 @@ B = RNG.normal(size=4)
 W0 = RNG.normal(size=4)
 
 
-def param(values):
-    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
 
 
 def quadratic(w):

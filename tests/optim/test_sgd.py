@@ -3,23 +3,9 @@
 import numpy as np
 import pytest
 
+from tests.optim.steps import param, run
 from tinygrad_edu import Tensor
 from tinygrad_edu.optim import SGD
-
-
-def param(values):
-    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
-
-
-def run(opt, w, loss_fn, steps):
-    """Take ``steps`` steps; return w after each."""
-    trajectory = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_fn(w).backward()
-        opt.step()
-        trajectory.append(w.data.copy())
-    return trajectory
 
 
 def square(w):

@@ -15,23 +15,11 @@ import pytest
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.nn import MLP, Linear, Sequential, Tanh
-from tinygrad_edu.viz import find_renderer
 from tinygrad_edu.viz.jupyter import draw_module, mimebundle
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.fixture(autouse=True)
-def _renderer_from_the_machine(monkeypatch):
-    monkeypatch.delenv("TINYGRAD_EDU_DOT", raising=False)
-
-
-@pytest.fixture
-def renderer():
-    found = find_renderer()
-    if found is None:
-        pytest.skip("no Graphviz renderer installed (graphviz-pure or dot)")
-    return found
 
 
 def svg_texts(svg: str) -> list[str]:

@@ -25,18 +25,6 @@ SVG = "{http://www.w3.org/2000/svg}"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _renderer_from_the_machine(monkeypatch):
-    """Each test starts with no TINYGRAD_EDU_DOT override; tests that want one set it."""
-    monkeypatch.delenv("TINYGRAD_EDU_DOT", raising=False)
-
-
-@pytest.fixture
-def renderer():
-    found = find_renderer()
-    if found is None:
-        pytest.skip("no Graphviz renderer installed (graphviz-pure or dot)")
-    return found
 
 
 def expression():

@@ -18,25 +18,13 @@ import pytest
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.errors import InvalidArgumentError
-from tinygrad_edu.viz import find_renderer, text_tree, trace_backward
+from tinygrad_edu.viz import text_tree, trace_backward
 from tinygrad_edu.viz.render import HINT
 from tinygrad_edu.viz.stepper import backward_frames, partial_trace, save_stepper, step_texts
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.fixture(autouse=True)
-def _renderer_from_the_machine(monkeypatch):
-    """Each test starts with no TINYGRAD_EDU_DOT override; tests that want one set it."""
-    monkeypatch.delenv("TINYGRAD_EDU_DOT", raising=False)
-
-
-@pytest.fixture
-def renderer():
-    found = find_renderer()
-    if found is None:
-        pytest.skip("no Graphviz renderer installed (graphviz-pure or dot)")
-    return found
 
 
 def t64(values, name, requires_grad=True):
