@@ -131,10 +131,18 @@ class detect_anomaly:  # noqa: N801  (PyTorch's spelling)
     def __enter__(self) -> detect_anomaly:
         self._prev.append(_grad_mode.anomaly)
         _grad_mode.anomaly = True
+        _anomaly_threads[0] += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         _grad_mode.anomaly = self._prev.pop()
+        _anomaly_threads[0] -= 1
+
+
+# How many detect_anomaly blocks are open in any thread: while none is, operations skip
+# reading their thread's anomaly flag.
+_anomaly_threads = [0]
+_new_tensor = Tensor.__new__
 
 
 def _user_frame() -> str:
@@ -303,16 +311,17 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **params: Any) -> Any:
         """Run the operation on Tensors (recording it when needed) or on plain arrays."""
-        # One pass over the arguments: their arrays, and which ones need a gradient.
-        # This is the per-operation hot path, so it avoids generator expressions.
+        # This runs once per operation: plain loops and local names, no generator
+        # expressions, one read of the thread's grad mode.
         arrays = []
         needs = []
-        tensors = 0
+        tensors = record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
                 needs.append(a.requires_grad)
-                tensors += 1
+                tensors = True
+                record = record or a.requires_grad
             else:
                 arrays.append(a)
                 needs.append(False)
@@ -323,25 +332,25 @@ class Function:
             raise _shape_error(fn, args, exc) from None
         if not tensors:
             return data
-        if _grad_mode.anomaly:
+        mode = _grad_mode
+        if _anomaly_threads[0] and mode.anomaly:
             _check_result(cls.__name__, data, args)
             fn.created_at = _user_frame()
-        if type(data) is not np.ndarray:  # ufuncs on 0-d arrays return numpy scalars
+        if data.__class__ is not np.ndarray:  # ufuncs on 0-d arrays return numpy scalars
             data = np.asarray(data)
-        # Tensor._init's assignments, inlined: this runs once per operation.
-        out = Tensor.__new__(Tensor)
+        # Tensor._init's assignments, inlined.
+        out = _new_tensor(Tensor)
         out._data = data
         out.grad = None
         out.name = None
         out._retains_grad = False
         # A view shares its input's memory, so it shares its version (see _bump_version).
-        out._version = args[0]._shared_version() if fn.view and isinstance(args[0], Tensor) \
-            else None
-        if True in needs and _grad_mode.enabled:
+        out._version = args[0]._shared_version() if fn.view else None
+        if record and mode.enabled:
             fn.inputs = args
             fn.arrays = arrays
             fn.needs_input_grad = needs
-            fn.scope = _grad_mode.scope
+            fn.scope = mode.scope
             fn.seq = next(_clock)
             out.requires_grad = True
             out._ctx = fn
