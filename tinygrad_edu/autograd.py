@@ -284,8 +284,8 @@ class Function:
     )
 
     inputs: tuple[Any, ...] | None
-    arrays: list[Any]
-    needs_input_grad: list[bool]
+    arrays: tuple[Any, ...]
+    needs_input_grad: tuple[bool, ...]
     scope: tuple[Scope, ...]
     seq: int  # the clock when recorded: a topological order, and see _check_unmodified
 
@@ -347,9 +347,11 @@ class Function:
         # A view shares its input's memory, so it shares its version (see _bump_version).
         out._version = args[0]._shared_version() if fn.view else None
         if record and mode.enabled:
+            # Tuples: the garbage collector stops tracking tuples of arrays and booleans, so
+            # a long graph costs it less (graphs hold no reference cycles to collect).
             fn.inputs = args
-            fn.arrays = arrays
-            fn.needs_input_grad = needs
+            fn.arrays = tuple(arrays)
+            fn.needs_input_grad = tuple(needs)
             fn.scope = mode.scope
             fn.seq = next(_clock)
             out.requires_grad = True
@@ -513,7 +515,7 @@ def _run_backward(
             inputs, needs = fn.inputs, fn.needs_input_grad
             if not retain:
                 fn.inputs = None
-                fn.arrays = []
+                fn.arrays = ()
             for parent, need, gi in zip(inputs, needs, in_grads):
                 if not need or gi is None:
                     continue
