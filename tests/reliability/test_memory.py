@@ -75,7 +75,7 @@ def test_backward_releases_the_graph_by_reference_counting_alone():
         dead = [r() is None for r in refs]
         assert all(dead), f"{dead.count(False)} of {len(refs)} graph objects are still alive"
     # What remains of the graph on the output holds nothing either.
-    assert loss.grad_fn.inputs is None and loss.grad_fn.arrays == []
+    assert loss.grad_fn.inputs is None and loss.grad_fn.arrays == ()
     assert all(p.grad is not None for p in model.parameters())
 
 
