@@ -19,19 +19,10 @@ from tinygrad_edu import (
     ShapeError,
     Tensor,
     enable_grad,
-    get_default_dtype,
     is_grad_enabled,
     no_grad,
-    set_default_dtype,
 )
 from tinygrad_edu.autograd import Function, grad
-
-
-@pytest.fixture(autouse=True)
-def _restore_default_dtype():
-    before = get_default_dtype()
-    yield
-    set_default_dtype(before)
 
 
 def _leaf(values, requires_grad=True):

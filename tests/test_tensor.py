@@ -24,14 +24,6 @@ from tinygrad_edu import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_dtype():
-    """Every test starts and ends with the library's default float dtype."""
-    before = get_default_dtype()
-    yield
-    set_default_dtype(before)
-
-
 def _shapes(*shapes: tuple[int, ...]) -> str:
     """A regex matching the shapes, in order, anywhere in a message."""
     return ".*".join(re.escape(str(s)) for s in shapes)
