@@ -16,7 +16,7 @@ from tinygrad_edu.losses import cross_entropy, mse_loss
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
 
-from .workloads import CHAIN_ADD, CHAIN_SCALE, ChainProblem, MLPProblem, MLPWorkload
+from .workloads import ChainProblem, MLPProblem, MLPWorkload, chain_loss
 
 __all__ = ["EngineChain", "EngineMLP"]
 
@@ -98,14 +98,7 @@ class EngineChain:
         # Gradients accumulate across backward calls; each run starts from none.
         self.x0.grad = None
         self.w.grad = None
-        w = self.w
-        x = self.x0
-        for _ in range(self.cycles):
-            x = x * w
-            x = x + CHAIN_ADD
-            x = x.tanh()
-            x = x * CHAIN_SCALE
-        out = x.sum()
+        out = chain_loss(self.x0, self.w, self.cycles)
         out.backward()
         self.out = out
 

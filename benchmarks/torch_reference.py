@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .workloads import CHAIN_ADD, CHAIN_SCALE, ChainProblem, MLPProblem, MLPWorkload
+from .workloads import ChainProblem, MLPProblem, MLPWorkload, chain_loss
 
 __all__ = ["TorchChain", "TorchMLP", "load_torch"]
 
@@ -117,14 +117,7 @@ class TorchChain:
         """Forward through every operation, L = sum(x), then backward into x0 and w."""
         self.x0.grad = None
         self.w.grad = None
-        w = self.w
-        x = self.x0
-        for _ in range(self.cycles):
-            x = x * w
-            x = x + CHAIN_ADD
-            x = x.tanh()
-            x = x * CHAIN_SCALE
-        out = x.sum()
+        out = chain_loss(self.x0, self.w, self.cycles)
         out.backward()
         self.out = out
 

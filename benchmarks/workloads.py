@@ -22,12 +22,14 @@ and a unary transcendental; its values stay in (-1.5, 1.5) however long the chai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from tinygrad_edu.errors import InvalidArgumentError
 
 __all__ = [
+    "chain_loss",
     "CHAIN_ADD",
     "CHAIN_SCALE",
     "DEEP_CHAIN",
@@ -51,6 +53,17 @@ DTYPE = np.float32
 # The two constants of the chain's cycle (see the module docstring).
 CHAIN_ADD = 0.5
 CHAIN_SCALE = 1.5
+
+
+def chain_loss(x: Any, w: Any, cycles: int) -> Any:
+    """L = sum(x) after ``cycles`` cycles of x*w, +0.5, tanh, *1.5: written with operators
+    and ``.tanh()`` only, so the same code runs on our Tensors and on PyTorch's."""
+    for _ in range(cycles):
+        x = x * w
+        x = x + CHAIN_ADD
+        x = x.tanh()
+        x = x * CHAIN_SCALE
+    return x.sum()
 
 # W3's peak traced memory per step: ours at most this many times the numpy reference's.
 MEMORY_TARGET_RATIO = 1.3
