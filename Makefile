@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick docs examples lint format clean
+.PHONY: demo test test-all test-slow bench bench-quick docs examples lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/tinygrad-edu demo
 
+# The everyday suite: everything but the tests marked slow (under three minutes on two cores).
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -n 2 -q -m "not slow"
+
+# Only the slow tests (CI runs them after `make test`); pytest's 5 means none is marked yet.
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m slow || [ $$? = 5 ]
+
+# Everything, slow tests included.
+test-all: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 -q
 
