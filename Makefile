@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-slow bench bench-quick docs examples lint format clean
+.PHONY: demo test test-all test-slow docs-site bench bench-quick docs examples lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ docs: $(STAMP)
 		--var b=0.1,0.3 --out docs/graph.png
 	$(VENV)/bin/tinygrad-edu demo --out docs/demo --no-progress
 
+# The documentation site (API reference from the docstrings, the gallery, the errors catalogue,
+# performance) into site/; --strict: a broken link or cross-reference fails the build.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs-site: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 # Every lesson of the course notes, full size, its picture into docs/examples/ (the gallery).
 examples: $(STAMP)
 	for script in examples/[0-9][0-9]_*.py; do $(PY) $$script || exit 1; done
@@ -56,4 +66,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) site build *.egg-info .pytest_cache .hypothesis .ruff_cache

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {eta:>6} {h.losses[-1]:11.2f} {min(h.losses):9.2f} {len(bumps(h)):18d}")
     slow, good, large = (histories[eta] for eta in RATES)
 
-    print("\nwhat note 000 says:")
+    print("\nwhat the notes on the learning rate say:")
     claim(
         all(histories[eta].losses[0] == L0 for eta in RATES),
         "every rate starts from the same weights (the same first loss)",

@@ -32,12 +32,12 @@ from tinygrad_edu import Tensor
 from tinygrad_edu.losses import cross_entropy
 from tinygrad_edu.nn import MLP, init
 
-N_IN = 1000  # note 000's inputs, all equal to 1
+N_IN = 1000  # the initialisation notes' inputs, all equal to 1
 WIDTH, DEPTH = 256, 10  # the deep network: 10 hidden tanh layers of 256 units
 
 
 def small_normal(shape: tuple[int, ...], rng: Any = None) -> np.ndarray:
-    """N(0, 0.01^2) whatever the fans: the "small random numbers" of note 004."""
+    """N(0, 0.01^2) whatever the fans: the "small random numbers" of the notes."""
     return init.as_generator(rng).normal(0.0, 0.01, size=shape)
 
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         f"tanh saturates for {saturated[wide]:.0%} of the standard-normal units, "
         f"{saturated[narrow]:.0%} of the 1/sqrt(N_in) ones",
     )
-    # The engine's dL/dW_ij is note 000's (1 - tanh^2(z_i)) x_j: the activation's derivative
+    # The engine's dL/dW_ij is the notes' (1 - tanh^2(z_i)) x_j: the activation's derivative
     # scales every update, so a saturated unit gets (almost) none.
     claim(
         all(

@@ -1,6 +1,6 @@
 """Ravines: gradient descent zig-zags, momentum and standardised inputs fix it.
 
-What the notes claim (note 002, "Ravines" and "Momentum"): where the loss is much steeper in
+What the notes claim (the notes on ravines and momentum): where the loss is much steeper in
 one direction than in another (a ravine: long, thin contours), gradient descent
 w <- w - alpha dL/dw bounces from wall to wall and crawls along the floor. Two cures:
 
@@ -66,8 +66,8 @@ def ravine(max_steps: int) -> dict[str, np.ndarray]:
         return 0.5 * (w[0] ** 2 + 50.0 * w[1] ** 2)
 
     w0 = np.array([-4.0, 1.0])
-    # GD is stable only for alpha < 2 / 50 = 0.04 (note 001: eta < 2 eta_opt in the steep
-    # direction); just below that limit it overshoots the steep direction at every step.
+    # GD is stable only for alpha < 2 / 50 = 0.04 (the notes on convergence: eta < 2 eta_opt in
+    # the steep direction); just below that limit it overshoots the steep direction at every step.
     lr = 0.035
     steps_gd, path_gd = descend(loss, w0, lr, 0.0, 0.0, max_steps)
     flips = np.mean(np.sign(path_gd[1:, 1]) != np.sign(path_gd[:-1, 1]))
@@ -117,7 +117,7 @@ def least_squares(n: int, max_steps: int) -> tuple[dict, dict]:
               f"{name}: the engine's Hessian equals X^T X / n")
         w_star = np.linalg.lstsq(A, b, rcond=None)[0]
         E_star = loss(Tensor(w_star)).item()
-        # alpha = 1 / (largest curvature): note 001's eta_opt for the steepest direction.
+        # alpha = 1 / (largest curvature): eta_opt of the convergence notes, steepest direction.
         lam = np.linalg.eigvalsh(H)
         lr = 1.0 / lam[-1]
         steps_gd, path_gd = descend(loss, np.zeros(2), lr, 0.0, E_star, max_steps)

@@ -1,10 +1,10 @@
 """Optimisers compared: SGD, momentum, AdaGrad, RMSProp and Adam on Rosenbrock and the spiral.
 
-What the notes claim (notes 002-004): plain gradient descent w <- w - alpha g is slow in
-ravines and on plateaux; momentum (p <- mu p - alpha g; w <- w + p) "gains speed" along a
-consistent direction; AdaGrad gives every weight its own rate alpha / sqrt(sum of its g^2);
-RMSProp replaces that sum by a moving average, so its steps do not shrink for ever; Adam is
-RMSProp plus momentum, and "typically works better than gradient descent".
+What the notes claim (the notes on momentum, AdaGrad, RMSProp and Adam): plain gradient descent
+w <- w - alpha g is slow in ravines and on plateaux; momentum (p <- mu p - alpha g; w <- w + p)
+"gains speed" along a consistent direction; AdaGrad gives every weight its own rate alpha /
+sqrt(sum of its g^2); RMSProp replaces that sum by a moving average, so its steps do not shrink
+for ever; Adam is RMSProp plus momentum, and "typically works better than gradient descent".
 
 What the script shows:
 
@@ -64,8 +64,8 @@ def on_rosenbrock(steps: int) -> tuple[dict[str, np.ndarray], dict[str, list[flo
     print(f"1. Rosenbrock from (-1.2, 1), {steps} steps each")
     H = hessian(rosenbrock, np.array([1.0, 1.0]))
     limit = 2.0 / np.linalg.eigvalsh(H)[-1]
-    # Plain GD: the largest rate for which the minimum is stable is 2 / lambda_max (note 001's
-    # 2 eta_opt); we stay just below it. The others use rates that work well for them.
+    # Plain GD: the largest rate for which the minimum is stable is 2 / lambda_max (2 eta_opt
+    # of the convergence notes); we stay just below it. The others use rates that suit them.
     lr_sgd = 0.95 * limit
     print(f"   Hessian at (1, 1): {H.tolist()}, 2 / lambda_max = {limit:.5f}")
     makers: dict[str, MakeOpt] = {

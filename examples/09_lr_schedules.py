@@ -1,9 +1,10 @@
 """Learning-rate schedules: which ones satisfy sum alpha_t = inf and sum alpha_t^2 < inf.
 
-What the notes claim: annealing the rate helps (note 004: step decay by a factor x every n
-steps, exponential alpha0 e^(-k t), and alpha0 tau / max(t, tau), "found to work quite well";
-note 001: linear alpha0 / (t + 1), quadratic alpha0 / (t + 1)^2 and exponential decay), and
-stochastic gradient descent converges when (note 003)
+What the notes claim: annealing the rate helps (the notes on annealing: step decay by a factor
+x every n steps, exponential alpha0 e^(-k t), and alpha0 tau / max(t, tau), "found to work
+quite well"; the notes on convergence: linear alpha0 / (t + 1), quadratic alpha0 / (t + 1)^2
+and exponential decay), and stochastic gradient descent converges when (the notes on SGD's
+convergence)
 
     sum_t alpha_t = infinity     (the steps never run out: the start is forgotten)
     sum_t alpha_t^2 < infinity   (the steps shrink fast enough to average the noise away)
@@ -54,7 +55,7 @@ SCHEDULES: dict[str, tuple[Callable[[SGD], Schedule], Callable[[np.ndarray], np.
     f"tau/max(t, tau), tau={TAU}": (lambda opt: DelayedInverseDecay(opt, TAU),
                                     lambda t: ALPHA0 * TAU / np.maximum(t, TAU)),
 }
-# what note 003 says about each: (sum alpha = inf, sum alpha^2 < inf)
+# what the notes on SGD's convergence say about each: (sum alpha = inf, sum alpha^2 < inf)
 EXPECTED = {
     "constant": (True, False),
     f"step (x{FACTOR} every {STEP})": (False, True),

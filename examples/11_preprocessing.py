@@ -1,11 +1,11 @@
 """Preprocessing: mean subtraction, normalisation and whitening, with training statistics only.
 
-What the notes claim (note 004, 7.2): subtract the mean feature vector; divide each feature by
-its standard deviation so that features in different units count alike; whitening goes
-further and gives the data an identity covariance matrix (features uncorrelated, variance 1):
-centre, take the SVD, project onto the basis U, divide each direction by its singular value
-(by a small number instead of zero). The mean and the scales are computed on the training set
-only and then applied to the validation and test sets, to prevent data leakage.
+What the notes claim (the notes on data preprocessing): subtract the mean feature vector;
+divide each feature by its standard deviation so that features in different units count alike;
+whitening goes further and gives the data an identity covariance matrix (features uncorrelated,
+variance 1): centre, take the SVD, project onto the basis U, divide each direction by its
+singular value (by a small number instead of zero). The mean and the scales are computed on the
+training set only and then applied to the validation and test sets, to prevent data leakage.
 
 What the script shows, on a rotated, stretched 2-D Gaussian: after standardising the variances
 are 1 but the correlation is untouched; after PCA or ZCA whitening the covariance is the

@@ -1,10 +1,11 @@
 """A complete classifier: mini-batch SGD with momentum on the spiral and on handwritten digits.
 
-What the notes claim (note 003, mini-batches): instead of one example per update, use a
+What the notes claim (the notes on mini-batches): instead of one example per update, use a
 mini-batch; the gradient is that of the average loss over the batch (an unbiased estimate of
-the full gradient, computed with matrix-matrix products). With momentum, an annealed rate
-(note 004's alpha0 tau / max(t, tau)), a validation set to watch and inputs standardised with
-training statistics (note 004), a small MLP learns what no linear model can.
+the full gradient, computed with matrix-matrix products). With momentum, an annealed rate (the
+annealing schedule alpha0 tau / max(t, tau)), a validation set to watch and inputs standardised
+with training statistics (the notes on preprocessing), a small MLP learns what no linear model
+can.
 
 What the script shows: the average of the mini-batch gradients over an epoch is exactly the
 full-batch gradient; ``train.fit`` with a ``DataLoader`` trains an MLP on the three-arm spiral

@@ -318,7 +318,9 @@ def gradcheck(
         f: a function of Tensors returning a Tensor of any shape.
         inputs: Tensors (those with ``requires_grad=True`` are checked) and other arguments.
         eps: the central-difference step.
-        atol, rtol: an element fails when |analytic - numerical| > atol + rtol * |numerical|.
+        atol: absolute tolerance: an element fails when |analytic - numerical| > atol + rtol *
+            |numerical|.
+        rtol: relative tolerance (see atol).
         raise_exception: raise :class:`GradcheckError` on failure (else return False).
         seed: seeds the random upstream gradient v; the check is of sum(v * f).
 

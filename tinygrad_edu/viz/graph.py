@@ -228,7 +228,8 @@ def draw_graph(
         show_order: number the operations in the order the backward pass visits them.
         highlight: an operation (or the tensor it produced) to outline, e.g. the current step.
         max_elements: arrays with more elements are summarised.
-        explode, vanish: gradient norms above / below these are marked.
+        explode: gradient norms above this are marked as exploding.
+        vanish: gradient norms below this are marked as vanishing.
 
     Example:
         >>> from tinygrad_edu import Tensor
