@@ -491,6 +491,14 @@ def test_hinge_at_and_beyond_the_margin():
     assert s.grad.tolist() == [0.0, 0.0, -1.0, 0.0, -1.0]
 
 
+def test_hinge_takes_the_column_of_a_single_output_model():
+    s = t64([[2.0], [0.5], [-1.0]], requires_grad=True)   # (N, 1), as Linear(k, 1) gives
+    out = hinge_loss(s, np.array([1, 1, -1]), reduction="none")
+    assert out.shape == (3, 1) and out.data.ravel().tolist() == [0.0, 0.5, 0.0]
+    hinge_loss(s, [1, 1, -1]).backward()
+    assert s.grad.ravel().tolist() == [0.0, -1.0 / 3, 0.0]
+
+
 @given(tst.shapes(min_dims=1, max_dims=2), st.data())
 @settings(max_examples=15)
 def test_hinge_gradcheck_away_from_the_kink(shape, data):
@@ -518,8 +526,8 @@ def test_hinge_names_other_bad_labels_without_the_0_1_hint():
 
 
 def test_hinge_shape_mismatch():
-    with pytest.raises(ShapeError, match=r"scores has shape \(3, 1\) but labels has shape \(3,\)"):
-        hinge_loss(np.zeros((3, 1)), [1, -1, 1])
+    with pytest.raises(ShapeError, match=r"scores has shape \(3, 2\) but labels has shape \(3,\)"):
+        hinge_loss(np.zeros((3, 2)), [1, -1, 1])
 
 
 # ----------------------------------------------------------------------------- multiclass hinge

@@ -153,6 +153,21 @@ def test_history_json_round_trip(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["history.json"]  # no temporary left
 
 
+def test_history_series_as_attributes_and_a_short_repr():
+    model = Line(0.0)
+    val = (X, Y)
+    history = fit(model, mse, GD([model.w], 0.1), [(X, Y)] * 50, epochs=3, val_data=val,
+                  progress=False)
+    assert len(history.losses) == 150
+    assert history.epoch_losses == [e["loss"] for e in history.epochs]
+    assert history.val_losses == [e["val_loss"] for e in history.epochs]
+    assert len(history.val_losses) == 3 and history.lrs == [0.1, 0.1, 0.1]
+    assert history.val_losses[2] < history.val_losses[0]
+    text = repr(history)
+    assert text.startswith("History(150 steps, 3 epochs, last loss ") and "val_loss" in text
+    assert len(text) < 100  # not every step's loss
+
+
 def test_history_unknown_metric():
     history = History([1.0], [{"epoch": 1, "loss": 1.0}])
     with pytest.raises(InvalidArgumentError, match="no metric 'acc'"):

@@ -414,8 +414,9 @@ def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Tensor:
     gradient is 0 (the subgradient relu uses); elsewhere it is -y where y s < 1.
 
     Args:
-        scores: s, any shape (e.g. (N,) from a single-output model flattened).
-        labels: y in {-1, +1} of exactly the shape of ``scores``; constants.
+        scores: s, any shape: (N,), or (N, 1) straight from a single-output model.
+        labels: y in {-1, +1} of the shape of ``scores`` (labels of shape (N,) also fit
+            scores of shape (N, 1)); constants.
         reduction: "mean" (over all elements), "sum", or "none".
 
     Raises:
@@ -432,6 +433,8 @@ def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, op)
     scores = _as_tensor(scores, op, "scores")
     values = _labels_array(labels, op)
+    if scores.ndim == 2 and scores.shape[1] == 1 and values.shape == scores.shape[:1]:
+        values = values.reshape(scores.shape)  # one label per row of a single-output model
     _check_same_shape(scores.shape, values.shape, op, "scores and labels")
     bad = ~((values == 1) | (values == -1))
     if bad.any():

@@ -42,6 +42,16 @@ class History:
             ``accuracy`` (training accuracy, or None for regression), ``val_loss``,
             ``val_accuracy`` (None without validation data) and ``lr`` (the rate used).
         stop_reason: why training ended early, or None when it ran all epochs.
+
+    The per-epoch series are attributes too, one value per epoch: ``epoch_losses``,
+    ``accuracies``, ``val_losses``, ``val_accuracies`` and ``lrs``.
+
+    Example:
+        >>> h = History(losses=[0.9, 0.5], epochs=[{"epoch": 1, "loss": 0.7, "lr": 0.1}])
+        >>> h.lrs, h.epoch_losses
+        ([0.1], [0.7])
+        >>> h
+        History(2 steps, 1 epoch, last loss 0.5)
     """
 
     losses: list[float] = field(default_factory=list)
@@ -52,6 +62,46 @@ class History:
     def stopped_early(self) -> bool:
         return self.stop_reason is not None
 
+    @property
+    def epoch_losses(self) -> list[float]:
+        """The mean training loss of each epoch."""
+        return self._series("loss")
+
+    @property
+    def accuracies(self) -> list[float | None]:
+        """The training accuracy of each epoch (None for regression)."""
+        return self._series("accuracy")
+
+    @property
+    def val_losses(self) -> list[float | None]:
+        """The validation loss after each epoch (None without validation data)."""
+        return self._series("val_loss")
+
+    @property
+    def val_accuracies(self) -> list[float | None]:
+        """The validation accuracy after each epoch (None without validation data)."""
+        return self._series("val_accuracy")
+
+    @property
+    def lrs(self) -> list[float]:
+        """The learning rate used in each epoch."""
+        return self._series("lr")
+
+    def _series(self, name: str) -> list[Any]:
+        return [epoch.get(name) for epoch in self.epochs]
+
+    def __repr__(self) -> str:
+        n, e = len(self.losses), len(self.epochs)
+        parts = [f"{n} step{'s' * (n != 1)}", f"{e} epoch{'s' * (e != 1)}"]
+        if self.losses:
+            parts.append(f"last loss {self.losses[-1]:.4g}")
+        val = [v for v in self.val_losses if v is not None]
+        if val:
+            parts.append(f"last val_loss {val[-1]:.4g}")
+        if self.stop_reason is not None:
+            parts.append(f"stopped: {self.stop_reason}")
+        return f"History({', '.join(parts)})"
+
     def metric(self, name: str) -> list[Any]:
         """One per-epoch metric as a list, e.g. ``history.metric("val_accuracy")``."""
         known = {key for epoch in self.epochs for key in epoch}
@@ -59,7 +109,7 @@ class History:
             raise InvalidArgumentError(
                 f"History.metric: no metric {name!r}; recorded metrics are {sorted(known)}"
             )
-        return [epoch.get(name) for epoch in self.epochs]
+        return self._series(name)
 
     def to_dict(self) -> dict[str, Any]:
         return {"losses": self.losses, "epochs": self.epochs, "stop_reason": self.stop_reason}

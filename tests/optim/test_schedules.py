@@ -170,6 +170,23 @@ def test_invalid_arguments_are_refused(make, message):
     assert opt.lr == LR0  # untouched
 
 
+def test_step_decay_takes_pytorchs_gamma():
+    ours, theirs = make_opt(), make_opt()
+    a, b = StepDecay(ours, 2, factor=0.1), StepDecay(theirs, step_size=2, gamma=0.1)
+    lrs = []
+    for _ in range(5):
+        a.step(), b.step()
+        lrs.append((ours.lr, theirs.lr))
+    assert [x for x, _ in lrs] == [y for _, y in lrs]
+    assert [x for x, _ in lrs] == pytest.approx([0.3, 0.03, 0.03, 0.003, 0.003])
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"factor": 0.5, "gamma": 0.5}])
+def test_step_decay_needs_the_factor_exactly_once(kwargs):
+    with pytest.raises(InvalidArgumentError, match="needs the decay factor once"):
+        StepDecay(make_opt(), 2, **kwargs)
+
+
 def test_an_optimiser_without_lr_is_refused():
     with pytest.raises(InvalidArgumentError, match="needs an optimiser with an lr attribute"):
         InverseTimeDecay(object())

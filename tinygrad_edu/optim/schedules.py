@@ -179,6 +179,8 @@ class StepDecay(Schedule):
         optimizer: the optimiser whose ``lr`` to set.
         step_size: n, an integer >= 1.
         factor: x in (0, 1].
+        gamma: PyTorch's name for ``factor`` (``StepLR(opt, step_size, gamma=0.1)``); give one
+            of the two.
 
     Example:
         >>> from tinygrad_edu import Tensor
@@ -195,7 +197,20 @@ class StepDecay(Schedule):
 
     _hyper_names = ("step_size", "factor")
 
-    def __init__(self, optimizer: Any, step_size: int, factor: float) -> None:
+    def __init__(
+        self,
+        optimizer: Any,
+        step_size: int,
+        factor: float | None = None,
+        *,
+        gamma: float | None = None,
+    ) -> None:
+        if (factor is None) == (gamma is None):
+            raise InvalidArgumentError(
+                "StepDecay needs the decay factor once: StepDecay(opt, step_size, 0.5) or "
+                f"StepDecay(opt, step_size, gamma=0.5); got factor={factor!r}, gamma={gamma!r}"
+            )
+        factor = gamma if factor is None else factor
         checked = self._check_hyper({"step_size": step_size, "factor": factor})
         self.step_size: int = checked["step_size"]
         self.factor: float = checked["factor"]
