@@ -57,7 +57,7 @@ docs-site: $(DOCS_STAMP)
 
 # Every lesson of the course notes, full size, its picture into docs/examples/ (the gallery).
 examples: $(STAMP)
-	for script in examples/[0-9][0-9]_*.py; do $(PY) $$script || exit 1; done
+	for script in examples/[0-9][0-9]_*.py; do $(PY) $$script --out docs/examples || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -4,7 +4,8 @@ Each example is run as ``python examples/NN_topic.py [--fast] [--out DIR]``:
 
 * ``--fast`` makes it small enough for the test suite (a few seconds) without weakening
   what it checks;
-* ``--out DIR`` is where its picture goes (default ``docs/examples``, the gallery).
+* ``--out DIR`` is where its picture goes (default: the current folder). Only ``make examples``
+  writes into the tracked gallery, ``docs/examples``, so running a lesson never changes it.
 
 The examples *assert* the claims of the course notes: if a claim fails, the script exits with an
 error, and ``tests/test_examples.py`` fails with it.
@@ -16,9 +17,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-GALLERY = ROOT / "docs" / "examples"
-
 
 def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
     """The options every example takes: ``--fast`` and ``--out``."""
@@ -27,7 +25,8 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
         "--fast", action="store_true", help="a small, quick run (what the tests use)"
     )
     parser.add_argument(
-        "--out", type=Path, default=GALLERY, help=f"folder for the picture (default {GALLERY})"
+        "--out", type=Path, default=Path("."),
+        help="folder for the picture (default: the current folder)",
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
