@@ -40,6 +40,8 @@ __all__ = [
     "GradcheckReport",
     "GradcheckWarning",
     "InputCheck",
+    "assert_gradgrads_close",
+    "assert_grads_close",
     "check_gradients",
     "gradcheck",
     "gradgradcheck",
@@ -568,3 +570,66 @@ def gradgradcheck(
     report = check_gradients(first_derivative_dot_w, inputs, eps, atol, rtol, seed)
     report.kind = "gradgradcheck"
     return _conclude(report, raise_exception)
+
+
+# ----------------------------------------------------------------------------- assertions
+
+
+def assert_grads_close(
+    f: Callable[..., Any],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> GradcheckReport:
+    """Assert that backprop through ``f(*inputs)`` agrees with central differences.
+
+    For unittest (and any framework that treats ``AssertionError`` as a failure): raises
+    :class:`GradcheckError`, an ``AssertionError`` whose message is the whole report (what
+    failed, the upstream gradient used, the table), else returns the report. The pytest
+    plugin's ``gradcheck`` fixture is this function.
+
+    Example:
+        >>> import io, unittest
+        >>> import numpy as np
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.testing import assert_grads_close
+        >>> class TestSwish(unittest.TestCase):
+        ...     def test_gradient(self):
+        ...         x = Tensor(np.array([-1.0, 0.5, 2.0]), requires_grad=True)
+        ...         assert_grads_close(lambda x: x * x.sigmoid(), [x])
+        >>> unittest.TextTestRunner(stream=io.StringIO()).run(
+        ...     unittest.defaultTestLoader.loadTestsFromTestCase(TestSwish)).wasSuccessful()
+        True
+    """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this one
+    report = check_gradients(f, inputs, eps, atol, rtol, seed)
+    _conclude(report, raise_exception=True)
+    return report
+
+
+def assert_gradgrads_close(
+    f: Callable[..., Any],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> GradcheckReport:
+    """Assert that second derivatives of ``f`` agree (see :func:`gradgradcheck`); raises
+    :class:`GradcheckError` with the report, else returns it.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.gradcheck import assert_gradgrads_close
+        >>> x = Tensor(np.array([0.5, 2.0]), requires_grad=True)
+        >>> bool(assert_gradgrads_close(lambda x: x.tanh(), [x]))
+        True
+    """
+    __tracebackhide__ = True
+    report = gradgradcheck(f, inputs, eps, atol, rtol, raise_exception=False, seed=seed)
+    if not report:
+        raise GradcheckError(str(report), report=report)
+    return report
