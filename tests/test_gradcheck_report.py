@@ -153,3 +153,14 @@ def test_the_cli_prints_the_report_table_on_failure(capsys):
     assert main(["gradcheck", "sqrt(x)", "--var", "x=0,1"]) == 1
     err = capsys.readouterr().err
     assert "FAILED" in err and re.search(r"0 'x'\s+\(2,\)\s+inf", err), err
+
+
+def test_the_readme_shows_what_its_report_example_prints(capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    pairs = re.findall(r"```python\n((?:(?!```).)*?)```\n\n```text\n(.*?)```", readme, re.S)
+    assert pairs, "the README shows a gradcheck report"
+    for code, shown in pairs:
+        exec(compile(code, "README.md", "exec"), {})
+        assert capsys.readouterr().out == shown

@@ -322,6 +322,10 @@ class Tensor:
             create_graph: record the backward pass itself, so that the gradients (Tensors in
                 ``.grad``) can be differentiated again. Implies ``retain_graph``.
             retain_graph: keep the graph for another backward; otherwise it is freed.
+
+        After a plain pass every leaf's ``.grad`` is a numpy array of its own shape and dtype
+        (0-d for a 0-d tensor); after ``create_graph=True`` it is a Tensor with its own
+        graph. Each pass adds to what earlier passes left, in its own mode's type.
         """
         autograd.backward(self, grad, create_graph=create_graph, retain_graph=retain_graph)
 
