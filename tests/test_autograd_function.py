@@ -285,3 +285,41 @@ def test_the_checks_apply_in_a_recorded_backward_pass_too():
         OneGradientForTwo.apply(x, y).sum().backward(create_graph=True)
     with pytest.raises(ShapeError, match="WrongShape"):
         WrongShape.apply(t64(np.ones((2, 4)))).sum().backward(create_graph=True)
+
+
+class TorchScaledPower(Function):
+    """z = scale * x^p with a Python number p passed positionally and scale as a keyword.
+
+    VJP: dL/dx = scale p x^(p-1) g; p gets None (it is not a tensor)."""
+
+    @staticmethod
+    def forward(ctx, x, p, scale=1.0):
+        ctx.save_for_backward(x)
+        ctx.p, ctx.scale = p, scale
+        return scale * x**p
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return ctx.scale * ctx.p * x ** (ctx.p - 1) * g, None
+
+
+def test_pytorch_style_with_a_number_argument_and_a_keyword():
+    x = t64([2.0, 3.0])
+    TorchScaledPower.apply(x, 3, scale=0.5).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 13.5])  # 0.5 * 3 * x^2
+    assert gradcheck(lambda x: TorchScaledPower.apply(x, 3, scale=0.5), [t64([2.0, -1.0])])
+
+
+def test_pytorch_style_backward_results_are_checked_too():
+    class TorchForgetsY(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(BackwardError, match="TorchForgetsY.backward returned 1 gradient"):
+        TorchForgetsY.apply(t64([1.0]), t64([2.0])).sum().backward()

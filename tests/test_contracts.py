@@ -111,3 +111,13 @@ def test_grad_keeps_integer_labels_and_python_options_as_they_are():
     value, g = value_and_grad(f)(np.array([1.0, 2.0, 3.0]), np.array([0, 2, 2]), 0.5, 2)
     assert value == pytest.approx((1.0 + 3.0 + 3.0) * 0.5 * 2)
     np.testing.assert_allclose(g, [1.0, 0.0, 2.0])
+
+
+def test_functional_and_engine_grad_of_a_zero_d_input_are_arrays():
+    from tinygrad_edu.autograd import grad as engine_grad
+
+    g = grad(lambda w: w * w)(np.array(3.0))
+    assert type(g) is np.ndarray and g.shape == () and g == 6.0
+    w = Tensor(3.0, requires_grad=True)
+    [gw] = engine_grad(w * w, [w])
+    assert type(gw) is np.ndarray and gw.dtype == np.float32 and gw == 6.0

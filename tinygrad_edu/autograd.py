@@ -575,6 +575,11 @@ def grad(
         if gt is None:
             gt = np.zeros_like(t.data)
             gt = Tensor(gt) if create_graph else gt
+        elif create_graph and not isinstance(gt, Tensor):
+            gt = Tensor(gt, dtype=t.dtype)
+        elif not create_graph:
+            # As .grad: an array of the input's dtype (0-d arithmetic gives numpy scalars).
+            gt = np.asarray(gt, dtype=t.dtype)
         results.append(gt)
     return results
 
