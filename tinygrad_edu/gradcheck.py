@@ -305,8 +305,8 @@ class GradcheckReport:
                 )
                 for k in np.ndindex(ja.shape):
                     lines.append(
-                        f"    out[{', '.join(str(m) for m in k)}]: analytic {ja[k]:.6g}, "
-                        f"numerical {jn[k]:.6g}"
+                        f"    out[{', '.join(str(m) for m in k)}]: analytic {ja[k] + 0.0:.6g}, "
+                        f"numerical {jn[k] + 0.0:.6g}"  # + 0.0: no "-0"
                     )
         return lines
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 USER_TESTS = '''
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tinygrad_edu import Function, Tensor
 
 
@@ -51,6 +54,20 @@ def test_square_passes(gradcheck, gradgradcheck):
 def test_square_forgot_the_2(gradcheck):
     x = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True, name="x")
     gradcheck(lambda x: SquareForgot2.apply(x).sum(), [x])
+
+
+@settings(max_examples=5, database=None, derandomize=True)
+@given(st.floats(0.5, 2.0))
+def test_square_property(gradcheck, scale):
+    x = Tensor(np.array([1.0, -2.0]) * scale, requires_grad=True)
+    gradcheck(Square.apply, [x])
+
+
+@settings(max_examples=5, database=None, derandomize=True)
+@given(st.floats(0.5, 2.0))
+def test_square_forgot_the_2_property(gradcheck, scale):
+    x = Tensor(np.array([1.0, -2.0]) * scale, requires_grad=True)
+    gradcheck(SquareForgot2.apply, [x])
 '''
 
 
@@ -69,8 +86,11 @@ def test_pytest_on_a_user_test_file_shows_the_report_table(tmp_path):
     )  # fmt: skip
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
-    assert "1 failed, 5 passed" in out  # the example file's four tests pass
-    assert "FAILED test_user.py::test_square_forgot_the_2" in out
+    assert "2 failed, 6 passed" in out  # the example file's four tests pass
+    assert "FAILED test_user.py::test_square_forgot_the_2 - gradcheck failed for input 0" in out
+    # Under hypothesis (the fixture works with @given), its falsifying example is kept.
+    assert "FAILED test_user.py::test_square_forgot_the_2_property - gradcheck failed" in out
+    assert re.search(r"test_square_forgot_the_2_property\(\n(.*\n)*\s+scale=\S+,", out), out
     # The report: one-element output, so the values are dL/dx = 2x against backprop's x.
     assert "gradcheck failed for input 0 ('x') of shape (3,): worst element (2,): analytic 3 " \
            "vs numerical 6, error 3" in out

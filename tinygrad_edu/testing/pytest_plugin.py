@@ -37,14 +37,16 @@ from ..gradcheck import GradcheckReport, assert_gradgrads_close, assert_grads_cl
 Checker = Callable[..., GradcheckReport]
 
 
-@pytest.fixture
+# Session scope: the fixtures hold no state, and hypothesis refuses function-scoped fixtures
+# in @given tests.
+@pytest.fixture(scope="session")
 def gradcheck() -> Checker:
     """``gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0)``: fail the test unless
     backprop through ``f(*inputs)`` agrees with central differences; returns the report."""
     return assert_grads_close
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def gradgradcheck() -> Checker:
     """``gradgradcheck(f, inputs, ...)``: the same check for second derivatives."""
     return assert_gradgrads_close
@@ -69,5 +71,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if str(entry.path) == str(item.path)
     ]
     location = where[-1] if where else str(item.path)
+    # Notes carry what other tools add, e.g. hypothesis's "Falsifying example: ...".
+    notes = "".join(f"\n{note}" for note in getattr(excinfo.value, "__notes__", ()))
     # The report's first line (what failed) leads: pytest's short summary shows it.
-    result.longrepr = f"{report}\n\nchecked at {location}"
+    result.longrepr = f"{report}\n\nchecked at {location}{notes}"
