@@ -323,3 +323,16 @@ def test_pytorch_style_backward_results_are_checked_too():
 
     with pytest.raises(BackwardError, match="TorchForgetsY.backward returned 1 gradient"):
         TorchForgetsY.apply(t64([1.0]), t64([2.0])).sum().backward()
+
+
+def test_a_subclass_of_a_pytorch_style_function_may_redefine_only_backward():
+    class TorchSquareHalfGradient(TorchSquare):
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return x * g  # deliberately half of the true gradient
+
+    x = t64([3.0])
+    TorchSquareHalfGradient.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0])
+    np.testing.assert_array_equal(TorchSquareHalfGradient.apply(t64([3.0])).data, [9.0])

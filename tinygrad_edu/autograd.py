@@ -336,15 +336,18 @@ class Function:
         forward, backward = cls.__dict__.get("forward"), cls.__dict__.get("backward")
         static = [isinstance(m, staticmethod) for m in (forward, backward)]
         if any(static):
-            if not all(static):
+            # A subclass of a PyTorch-style Function may redefine just one of the two.
+            if not all(static) and not hasattr(cls, "ctx_forward"):
                 raise TypeError(_signature_help(cls, "define both forward and backward as "
                                                      "@staticmethod, or neither"))
             # PyTorch's spelling: keep the user's static methods, and let the engine call
             # them through the adapters below (the engine's own calling convention).
-            cls.ctx_forward = forward
-            cls.ctx_backward = backward
-            cls.forward = Function._forward_with_ctx  # type: ignore[method-assign]
-            cls.backward = Function._backward_with_ctx  # type: ignore[method-assign]
+            if static[0]:
+                cls.ctx_forward = forward
+                cls.forward = Function._forward_with_ctx  # type: ignore[method-assign]
+            if static[1]:
+                cls.ctx_backward = backward
+                cls.backward = Function._backward_with_ctx  # type: ignore[method-assign]
         elif backward is not None and not _accepts_engine_backward(backward):
             raise TypeError(_signature_help(cls, f"its backward{inspect.signature(backward)} "
                                                  "cannot take (g, out, *inputs)"))
@@ -646,9 +649,9 @@ def _run_backward(
                 value = parent._data
                 try:
                     if gi.shape != value.shape or gi.dtype != value.dtype:
-                        gi = _fit_gradient(gi, value, fn, _input_index(inputs, in_grads, gi))
+                        gi = _fit_gradient(gi, value, fn, in_grads)
                 except AttributeError:  # not an array at all: a list, a string, a number
-                    index = _input_index(inputs, in_grads, gi)
+                    index = _input_index(in_grads, gi)
                     raise _gradient_type_error(fn, index, gi, value) from None
                 prev = get(parent)
                 if prev is None:
@@ -711,16 +714,20 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:
     return g.data if isinstance(g, Tensor) else g
 
 
-def _fit_gradient(gi: Any, value: np.ndarray, fn: Function, index: int = 0) -> Any:
+def _fit_gradient(
+    gi: Any, value: np.ndarray, fn: Function, in_grads: tuple[Any, ...] = ()
+) -> Any:
     """Sum a broadcast gradient back to the input's shape; match the input's dtype.
 
     The slow path of the backward loop (taken only when the shape or dtype differ), so the
     checks of what a user's backward returned live here: the type, a floating dtype, a
-    shape broadcasting could have made.
+    shape broadcasting could have made. ``in_grads`` (everything the backward returned) only
+    serves to name the input in an error.
     """
     if not isinstance(gi, (np.ndarray, np.generic, Tensor)):
-        raise _gradient_type_error(fn, index, gi, value)
+        raise _gradient_type_error(fn, _input_index(in_grads, gi), gi, value)
     if np.dtype(gi.dtype).kind != "f":
+        index = _input_index(in_grads, gi)
         raise DTypeError(
             f"{fn.name}.backward returned a gradient of dtype {gi.dtype} (shape {gi.shape}) "
             f"for its input {index} of dtype {value.dtype} and shape {value.shape}; a "
@@ -731,6 +738,7 @@ def _fit_gradient(gi: Any, value: np.ndarray, fn: Function, index: int = 0) -> A
     if gi.shape != shape:
         fitted = unbroadcast(gi, shape)
         if fitted is None:
+            index = _input_index(in_grads, gi)
             raise ShapeError(
                 f"{fn.name}.backward returned a gradient of shape {gi.shape} for its input "
                 f"{index} of shape {shape}; a gradient must have its input's shape (or a shape "
@@ -743,7 +751,7 @@ def _fit_gradient(gi: Any, value: np.ndarray, fn: Function, index: int = 0) -> A
     return gi
 
 
-def _input_index(inputs: tuple[Any, ...], in_grads: tuple[Any, ...], gi: Any) -> int:
+def _input_index(in_grads: tuple[Any, ...], gi: Any) -> int:
     """Which input ``gi`` was returned for (for error messages only)."""
     for i, other in enumerate(in_grads):
         if other is gi:
