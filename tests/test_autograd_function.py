@@ -7,9 +7,11 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from tinygrad_edu import BackwardError, DTypeError, Function, ShapeError, Tensor
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
+from tinygrad_edu.testing import strategies as tst
 
 
 def t64(values, requires_grad=True):
@@ -336,3 +338,43 @@ def test_a_subclass_of_a_pytorch_style_function_may_redefine_only_backward():
     TorchSquareHalfGradient.apply(x).sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0])
     np.testing.assert_array_equal(TorchSquareHalfGradient.apply(t64([3.0])).data, [9.0])
+
+
+# ----------------------------------------------------------------------------- property
+
+
+class UserWeightedProduct(Function):
+    """z = x * y (broadcasting), both spellings' gradients left in the broadcast shape.
+
+    VJP: dL/dx = g y, dL/dy = g x, summed back to each input's shape by the engine."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g, out, x, y):
+        return g * y, g * x
+
+
+class TorchUserWeightedProduct(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * y, g * x
+
+
+@given(pair=tst.broadcastable_pairs(as_tensors=True, max_dims=3, max_side=3))
+@settings(max_examples=25)
+def test_broadcast_gradients_of_user_ops_are_summed_back(pair):
+    x, y = pair
+    for op in (UserWeightedProduct, TorchUserWeightedProduct):
+        assert gradcheck(op.apply, [x, y])
+        out = op.apply(x, y)
+        out.backward(np.ones(out.shape))
+        assert x.grad.shape == x.shape and y.grad.shape == y.shape
+        x.zero_grad()
+        y.zero_grad()

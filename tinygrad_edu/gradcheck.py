@@ -214,9 +214,8 @@ class InputCheck:
         """The failing element with the largest error, else the largest error among the
         elements that are not kinks (None when there is none)."""
         err = self._errors()
-        among = self.failures or [
-            j for j in map(tuple, np.ndindex(self.shape)) if j not in set(self.kinks)
-        ]
+        kinks = set(self.kinks)
+        among = self.failures or [j for j in np.ndindex(self.shape) if j not in kinks]
         if not among:
             return None
         return max(among, key=lambda j: err[j])
