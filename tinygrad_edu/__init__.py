@@ -12,7 +12,7 @@ Example:
 
 # tensor first: it defines Tensor, then imports the engine and the operations that use it.
 from .tensor import Tensor, get_default_dtype, set_default_dtype  # isort: skip
-from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (
     AnomalyError,
     BackwardError,
@@ -33,6 +33,7 @@ __all__ = [
     "BackwardError",
     "CheckpointError",
     "DTypeError",
+    "Function",
     "GradcheckError",
     "InPlaceError",
     "IndexingError",

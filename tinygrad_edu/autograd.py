@@ -19,6 +19,7 @@ operators and ufuncs), so the backward pass is itself recorded and can be differ
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import operator
 import os
@@ -30,7 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .broadcast import unbroadcast
-from .errors import AnomalyError, BackwardError, InPlaceError, ShapeError
+from .errors import AnomalyError, BackwardError, DTypeError, InPlaceError, ShapeError
 from .tensor import Tensor, _clock, _last_change
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -271,6 +272,31 @@ class Function:
     Calling ``apply`` with no Tensor among the arguments simply computes the forward on the
     arrays and returns an array. That is what lets one Function's backward use another Function
     (``Sum`` uses ``Expand``) whether or not the backward pass is being recorded.
+
+    The engine checks what a backward returns: one gradient per positional argument of
+    ``apply`` (``None`` for arguments without one; extra trailing ``None`` are allowed), each an
+    array (a Tensor when recorded) of a floating dtype whose shape is the input's or one that
+    broadcasting the input gives. Anything else raises an error naming the Function, the
+    input and both shapes. A gradient of another float dtype is cast to the input's dtype.
+
+    PyTorch's spelling works too: static methods ``forward(ctx, *tensors, **params)`` and
+    ``backward(ctx, g)``, with ``ctx.save_for_backward(...)``, ``ctx.saved_tensors`` and
+    ``ctx.needs_input_grad`` (in backward). Such a forward and backward receive Tensors and may
+    use any Tensor method; the engine hands backward the inputs and output as recorded tensors
+    when ``create_graph=True``, so second derivatives work through them.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu import Function, Tensor
+        >>> class Cube(Function):  # z = x^3,  VJP: dL/dx = 3 x^2 g
+        ...     def forward(self, x):
+        ...         return x ** 3
+        ...     def backward(self, g, out, x):
+        ...         return 3 * x ** 2 * g
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> Cube.apply(x).sum().backward()
+        >>> x.grad.tolist()
+        [3.0, 12.0]
     """
 
     __slots__ = (
@@ -303,6 +329,71 @@ class Function:
 
     def backward(self, g: Any, out: Any, *inputs: Any) -> Any:
         raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs once per class definition, never per operation.
+        super().__init_subclass__(**kwargs)
+        forward, backward = cls.__dict__.get("forward"), cls.__dict__.get("backward")
+        static = [isinstance(m, staticmethod) for m in (forward, backward)]
+        if any(static):
+            # A subclass of a PyTorch-style Function may redefine just one of the two.
+            if not all(static) and not hasattr(cls, "ctx_forward"):
+                raise TypeError(_signature_help(cls, "define both forward and backward as "
+                                                     "@staticmethod, or neither"))
+            # PyTorch's spelling: keep the user's static methods, and let the engine call
+            # them through the adapters below (the engine's own calling convention).
+            if static[0]:
+                cls.ctx_forward = forward
+                cls.forward = Function._forward_with_ctx  # type: ignore[method-assign]
+            if static[1]:
+                cls.ctx_backward = backward
+                cls.backward = Function._backward_with_ctx  # type: ignore[method-assign]
+        elif backward is not None and not _accepts_engine_backward(backward):
+            raise TypeError(_signature_help(cls, f"its backward{inspect.signature(backward)} "
+                                                 "cannot take (g, out, *inputs)"))
+
+    # ------------------------------------------------------------ PyTorch-style (ctx) Functions
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors for ``backward`` (PyTorch's ``ctx.save_for_backward``)."""
+        self._saved = tensors  # type: ignore[attr-defined]  (subclasses have a __dict__)
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """What ``save_for_backward`` kept; inputs and output as the backward pass sees them.
+
+        In a recorded backward pass (``create_graph=True``) a saved input or output is the
+        recorded tensor itself, so a formula using it can be differentiated again; values
+        computed inside forward are constants.
+        """
+        current = getattr(self, "_current", {})
+        return tuple(current.get(id(t), t) for t in getattr(self, "_saved", ()))
+
+    def _forward_with_ctx(self, *arrays: Any, **params: Any) -> Any:
+        """Call a static ``forward(ctx, *tensors)`` with constant Tensors; return an array."""
+        wrapped = tuple(_constant(a) for a in arrays)
+        with no_grad():
+            out = type(self).ctx_forward(self, *wrapped, **params)
+        self._ctx_args = wrapped  # type: ignore[attr-defined]
+        self._ctx_out = out  # type: ignore[attr-defined]
+        return out.data if isinstance(out, Tensor) else out
+
+    def _backward_with_ctx(self, g: Any, out: Any, *inputs: Any) -> Any:
+        """Call a static ``backward(ctx, g)``: Tensors in, arrays out unless recorded."""
+        recorded = isinstance(g, Tensor)
+        seen = tuple(x if recorded and isinstance(x, Tensor) else _constant(x) for x in inputs)
+        current = {id(w): x for w, x in zip(self._ctx_args, seen)}
+        current[id(self._ctx_out)] = out if recorded else _constant(out)
+        self._current = current  # type: ignore[attr-defined]
+        try:
+            grads = type(self).ctx_backward(self, g if recorded else _constant(g))
+        finally:
+            del self._current
+        if recorded:
+            return grads
+        if type(grads) is not tuple:
+            return grads.data if isinstance(grads, Tensor) else grads
+        return tuple(gi.data if isinstance(gi, Tensor) else gi for gi in grads)
 
     @property
     def name(self) -> str:
@@ -363,6 +454,35 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
+
+
+def _constant(x: Any) -> Any:
+    """An array as a Tensor that shares its memory and records nothing; others as they are."""
+    if not isinstance(x, np.ndarray):
+        return x
+    t = _new_tensor(Tensor)
+    t._init(x)
+    return t
+
+
+def _accepts_engine_backward(method: Any) -> bool:
+    """Whether ``method`` can be called as ``backward(self, g, out, *inputs)``."""
+    params = inspect.signature(method).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return True
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 3
+
+
+def _signature_help(cls: type, problem: str) -> str:
+    return (
+        f"Function {cls.__name__}: {problem}. Write either\n"
+        "    def forward(self, *arrays, **params) -> array\n"
+        "    def backward(self, g, out, *inputs) -> one gradient per input\n"
+        "or PyTorch's spelling\n"
+        "    @staticmethod\n    def forward(ctx, *tensors, **params) -> tensor\n"
+        "    @staticmethod\n    def backward(ctx, g) -> one gradient per input\n"
+        "and call it as " + cls.__name__ + ".apply(...)."
+    )
 
 
 def _shape_error(fn: Function, args: tuple[Any, ...], exc: Exception) -> ShapeError:
@@ -458,6 +578,11 @@ def grad(
         if gt is None:
             gt = np.zeros_like(t.data)
             gt = Tensor(gt) if create_graph else gt
+        elif create_graph and not isinstance(gt, Tensor):
+            gt = Tensor(gt, dtype=t.dtype)
+        elif not create_graph:
+            # As .grad: an array of the input's dtype (0-d arithmetic gives numpy scalars).
+            gt = np.asarray(gt, dtype=t.dtype)
         results.append(gt)
     return results
 
@@ -513,6 +638,8 @@ def _run_backward(
             if hook is not None:
                 hook(node, fn, g, in_grads)
             inputs, needs = fn.inputs, fn.needs_input_grad
+            if len(in_grads) != len(inputs):
+                _check_gradient_count(fn, in_grads, inputs)
             if not retain:
                 fn.inputs = None
                 fn.arrays = ()
@@ -520,8 +647,12 @@ def _run_backward(
                 if not need or gi is None:
                     continue
                 value = parent._data
-                if gi.shape != value.shape or gi.dtype != value.dtype:
-                    gi = _fit_gradient(gi, value, fn)
+                try:
+                    if gi.shape != value.shape or gi.dtype != value.dtype:
+                        gi = _fit_gradient(gi, value, fn, in_grads)
+                except AttributeError:  # not an array at all: a list, a string, a number
+                    index = _input_index(in_grads, gi)
+                    raise _gradient_type_error(fn, index, gi, value) from None
                 prev = get(parent)
                 if prev is None:
                     grads[parent] = gi
@@ -583,21 +714,81 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:
     return g.data if isinstance(g, Tensor) else g
 
 
-def _fit_gradient(gi: Any, value: np.ndarray, fn: Function) -> Any:
-    """Sum a broadcast gradient back to the input's shape; match the input's dtype."""
+def _fit_gradient(
+    gi: Any, value: np.ndarray, fn: Function, in_grads: tuple[Any, ...] = ()
+) -> Any:
+    """Sum a broadcast gradient back to the input's shape; match the input's dtype.
+
+    The slow path of the backward loop (taken only when the shape or dtype differ), so the
+    checks of what a user's backward returned live here: the type, a floating dtype, a
+    shape broadcasting could have made. ``in_grads`` (everything the backward returned) only
+    serves to name the input in an error.
+    """
+    if not isinstance(gi, (np.ndarray, np.generic, Tensor)):
+        raise _gradient_type_error(fn, _input_index(in_grads, gi), gi, value)
+    if np.dtype(gi.dtype).kind != "f":
+        index = _input_index(in_grads, gi)
+        raise DTypeError(
+            f"{fn.name}.backward returned a gradient of dtype {gi.dtype} (shape {gi.shape}) "
+            f"for its input {index} of dtype {value.dtype} and shape {value.shape}; a "
+            "gradient must be floating point, e.g. g * mask.astype(g.dtype) instead of a "
+            "boolean mask."
+        )
     shape = value.shape
     if gi.shape != shape:
         fitted = unbroadcast(gi, shape)
         if fitted is None:
+            index = _input_index(in_grads, gi)
             raise ShapeError(
-                f"internal error in {fn.name}.backward: it returned a gradient of shape "
-                f"{gi.shape} for an input of shape {shape}"
+                f"{fn.name}.backward returned a gradient of shape {gi.shape} for its input "
+                f"{index} of shape {shape}; a gradient must have its input's shape (or a shape "
+                f"broadcasting {shape} gives, which is summed back to {shape})."
             )
         gi = fitted
     dtype = value.dtype
     if gi.dtype != dtype:
         gi = gi.astype(dtype)
     return gi
+
+
+def _input_index(in_grads: tuple[Any, ...], gi: Any) -> int:
+    """Which input ``gi`` was returned for (for error messages only)."""
+    for i, other in enumerate(in_grads):
+        if other is gi:
+            return i
+    return 0
+
+
+def _gradient_type_error(fn: Function, index: int, gi: Any, value: np.ndarray) -> DTypeError:
+    got = f"{type(gi).__name__} {gi!r}" if len(repr(gi)) <= 40 else type(gi).__name__
+    shape = getattr(gi, "shape", None)
+    return DTypeError(
+        f"{fn.name}.backward returned {got}"
+        + (f" of shape {shape}" if shape is not None else " (no shape)")
+        + f" as the gradient for its input {index} of shape {value.shape}; a gradient must be "
+        "a numpy array (a Tensor when create_graph=True) of the input's shape, or None. "
+        "Convert with np.asarray(...), and return one gradient per input as a tuple."
+    )
+
+
+def _check_gradient_count(fn: Function, in_grads: tuple[Any, ...], inputs: tuple[Any, ...]) -> None:
+    """One gradient per positional argument of apply; extra trailing None are tolerated."""
+    n = len(inputs)
+    if len(in_grads) > n and all(gi is None for gi in in_grads[n:]):
+        return
+    described = ", ".join(
+        f"{i}: {type(x).__name__} of shape {np.shape(x.data if isinstance(x, Tensor) else x)}"
+        for i, x in enumerate(inputs)
+    )
+    hint = (
+        f" It returned a {type(in_grads[0]).__name__}: return a tuple instead."
+        if len(in_grads) == 1 and isinstance(in_grads[0], list) else ""
+    )
+    raise BackwardError(
+        f"{fn.name}.backward returned {len(in_grads)} gradient(s) for {n} input(s) "
+        f"({described}); return a tuple with one gradient per positional argument of "
+        f"{fn.name}.apply, None for those that need none.{hint}"
+    )
 
 
 def _made_here(gi: Any, g: Any, fn: Function, in_grads: tuple[Any, ...]) -> bool:
@@ -624,20 +815,27 @@ def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool, owned: bool = Fal
     ``owned``: g was made by this backward pass and nobody else holds it, so ``.grad`` may
     be g itself; otherwise it gets a private copy (g may be shared: Add sends the same g to
     both inputs; or it may be the caller's own array).
+
+    One type per mode: after a recorded pass ``.grad`` is a Tensor, after a plain one an
+    ndarray of the tensor's own shape and dtype (never a numpy scalar, even for 0-d), whatever
+    the earlier passes left there.
     """
     old = node.grad
     if create_graph:
-        node.grad = g if old is None else old + g
+        if not isinstance(g, Tensor):  # a user's backward may return an array
+            g = Tensor(g, dtype=node._data.dtype)
+        node.grad = g if old is None else g + old
     elif old is None:
         dtype = node._data.dtype
-        if owned and g.dtype == dtype and g.flags.c_contiguous:
+        # type(): a numpy scalar (0-d arithmetic gives those) has flags too, but no out=.
+        if owned and type(g) is np.ndarray and g.dtype == dtype and g.flags.c_contiguous:
             node.grad = g
         else:
             # Row-major: a transposed view would otherwise leave a column-major .grad that
             # numpy updates many times slower in place.
             node.grad = np.array(g, dtype=dtype, copy=True, order="C")
     elif isinstance(old, Tensor):
-        node.grad = old.data + g
+        node.grad = np.array(old.data + g, dtype=node._data.dtype)
     else:
         np.add(old, g, out=old)
 

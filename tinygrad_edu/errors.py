@@ -45,4 +45,12 @@ class CheckpointError(TinygradEduError, ValueError):
 
 
 class GradcheckError(TinygradEduError, AssertionError):
-    """Analytic and numerical gradients disagree; the message names where and by how much."""
+    """Analytic and numerical gradients disagree; the message names where and by how much.
+
+    ``report`` is the :class:`~tinygrad_edu.gradcheck.GradcheckReport` behind the message
+    (None when raised without one).
+    """
+
+    def __init__(self, message: str = "", report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -36,6 +36,17 @@ def _leaf(x: Any) -> Tensor:
     return Tensor(data, requires_grad=True)
 
 
+def _constant(x: Any) -> Any:
+    """An argument that is not differentiated: numpy arrays and floats become constant
+    Tensors (arrays keep their dtype and memory), so ``f`` may call Tensor methods on them.
+    Ints, strings and other objects (counts, options) pass as they are."""
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "biuf":
+        return Tensor(x, dtype=x.dtype)
+    if isinstance(x, float):
+        return Tensor(x)
+    return x
+
+
 def _as_output(out: Any, op: str, scalar: bool) -> Tensor:
     if not isinstance(out, Tensor):
         out = Tensor(out)
@@ -61,7 +72,9 @@ def value_and_grad(f: Fn, argnums: int | tuple[int, ...] = 0) -> Fn:
     Args:
         f: a function of Tensors returning a one-element Tensor.
         argnums: which positional argument(s) to differentiate; a tuple gives a tuple of
-            gradients.
+            gradients. The other arguments reach ``f`` as constant Tensors when they are
+            numpy arrays or floats (Tensors, ints and other objects as they are), so ``f``
+            may use Tensor methods on them.
 
     Example:
         >>> import numpy as np
@@ -80,7 +93,7 @@ def value_and_grad(f: Fn, argnums: int | tuple[int, ...] = 0) -> Fn:
                     f"value_and_grad: argnums {argnums} asks for argument {i}, but the "
                     f"function was called with {len(args)} positional arguments"
                 )
-        call = list(args)
+        call = [_constant(a) for a in args]
         for i in nums:
             call[i] = _leaf(args[i])
         with enable_grad():
@@ -94,11 +107,15 @@ def value_and_grad(f: Fn, argnums: int | tuple[int, ...] = 0) -> Fn:
 def grad(f: Fn, argnums: int | tuple[int, ...] = 0) -> Fn:
     """Return a function computing the gradient of scalar ``f`` (numpy arrays).
 
+    Arguments not in ``argnums`` reach ``f`` as constant Tensors (see :func:`value_and_grad`).
+
     Example:
         >>> import numpy as np
         >>> from tinygrad_edu.functional import grad
         >>> grad(lambda w: (w * w).sum())(np.array([3.0, -1.0])).tolist()
         [6.0, -2.0]
+        >>> grad(lambda w, y: (w * y.tanh()).sum())(np.array([1.0]), np.array([0.0])).tolist()
+        [0.0]
     """
     value_and_grad_f = value_and_grad(f, argnums)
 

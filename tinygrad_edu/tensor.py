@@ -322,11 +322,31 @@ class Tensor:
             create_graph: record the backward pass itself, so that the gradients (Tensors in
                 ``.grad``) can be differentiated again. Implies ``retain_graph``.
             retain_graph: keep the graph for another backward; otherwise it is freed.
+
+        After a plain pass every leaf's ``.grad`` is a numpy array of its own shape and dtype
+        (0-d for a 0-d tensor); after ``create_graph=True`` it is a Tensor with its own
+        graph. Each pass adds to what earlier passes left, in its own mode's type.
         """
         autograd.backward(self, grad, create_graph=create_graph, retain_graph=retain_graph)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        """numpy's conversion protocol, with its copy rules: ``np.array(t)`` copies.
+
+        ``copy=True`` (what ``np.array`` asks) returns a new array, so writing into it can
+        never change this tensor or a gradient computed from it; ``copy=None``
+        (``np.asarray``) shares the memory when no conversion is needed; ``copy=False``
+        shares it or raises ``ValueError``.
+        """
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self.data
+        if copy is False:
+            raise ValueError(
+                f"np.asarray(tensor, dtype={np.dtype(dtype)}, copy=False): the tensor's data is "
+                f"{self.data.dtype}, so converting it needs a copy; pass copy=None or True"
+            )
+        return self.data.astype(dtype)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
