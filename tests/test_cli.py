@@ -156,7 +156,7 @@ def test_graph_writes_a_parseable_svg(tmp_path):
     for label in ("x (param)", "w (param)", "Mul", "Tanh", "Sum", "L", "#1", "#3"):
         assert label in texts, label
     # dL/dx = w (1 - tanh(x w)^2) = [0.5 (1 - tanh(0.5)^2), -(1 - tanh(-2)^2)]
-    assert "grad [ 0.3932, -0.0707]" in texts
+    assert "grad [0.3932, -0.07065]" in texts
     assert done.stderr == ""
 
 
@@ -210,9 +210,10 @@ def test_trace_default_expression(capsys):
     out = capsys.readouterr().out
     # tanh(w x + b), w = [0.5, -1], x = [2, 1], b = [0.1]: z = [1.1, -0.9]
     assert "L = sum(tanh(w * x + b))" in out
-    assert "step 2: t5 = Tanh(t4)" in out
+    assert "step 2: t3 = Tanh(t2)" in out
+    assert "VJP: dL/dt2 = g * (1 - t3^2)" in out  # the user's names, not the docstring's
     d = 1 - np.tanh(np.array([1.1, -0.9])) ** 2
-    assert f"local dt5/dt4 = [{d[0]:.4f}, {d[1]:.4f}]" in out
+    assert f"local dt3/dt2 = [{d[0]:.4f}, {d[1]:.4f}]" in out
     assert f"b  receives [{d.sum():.4f}]" in out  # the broadcast b receives the sum
 
 

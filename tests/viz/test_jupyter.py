@@ -62,10 +62,14 @@ def test_no_renderer_is_text_only(monkeypatch):
     assert model._repr_mimebundle_() == {"text/plain": repr(model)}
 
 
-def test_freed_graph_is_text_only(renderer):
-    _, y = computed()
-    y.backward()  # frees the graph: it cannot be drawn any more
-    assert y._repr_mimebundle_() == {"text/plain": repr(y)}
+def test_after_backward_the_picture_shows_the_gradients(renderer):
+    w, y = computed()
+    y.backward()  # the graph stays drawable as long as y lives
+    bundle = y._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(y)
+    texts = svg_texts(bundle["image/svg+xml"])
+    assert "grad [3, 3]" in texts and "grad 1" in texts
+    assert w.grad.tolist() == [3.0, 3.0]  # displaying changed nothing
 
 
 @pytest.mark.parametrize("program", ["missing", "failing"])

@@ -14,7 +14,7 @@ sum, which is that value's gradient.
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor
+from .formulas import vjp_text
 from .graph import GraphView, summarize, walk_graph
 
 __all__ = ["BackwardStep", "BackwardTrace", "trace_backward"]
@@ -37,7 +38,8 @@ class BackwardStep:
         function: the operation itself (a :class:`~tinygrad_edu.autograd.Function`).
         op: its name, e.g. ``"Mul"``.
         output: the label of the tensor it produced.
-        vjp: its backward formula, as its docstring states it.
+        vjp: its backward formula with this step's own names (``dL/dW = g @ x^T``), for the
+            inputs that receive a gradient (see :mod:`tinygrad_edu.viz.formulas`).
         grad_output: g = dL/d(output), the delta arriving here.
         inputs: labels of its inputs (``None`` for constants).
         local: per input, the local derivative dz/dx for elementwise operations (else None).
@@ -59,6 +61,9 @@ class BackwardStep:
 class BackwardTrace:
     """A whole backward pass: the steps in order, every tensor's gradient, and the fan-outs.
 
+    A sequence of its steps: ``for step in trace``, ``len(trace)``, ``trace[0]``,
+    ``trace[-1]``, ``trace[1:3]`` (a list).
+
     Attributes:
         steps: the :class:`BackwardStep` list, in the order the engine ran them.
         grads: ``label -> dL/d(tensor)`` for every tensor the pass reached.
@@ -71,6 +76,15 @@ class BackwardTrace:
     grads: dict[str, np.ndarray]
     contributions: dict[str, list[tuple[int, np.ndarray]]] = field(default_factory=dict)
     view: GraphView | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[BackwardStep]:
+        return iter(self.steps)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self.steps[index]
 
     def fanouts(self) -> dict[str, tuple[list[tuple[int, np.ndarray]], np.ndarray]]:
         """``label -> (contributions, total)`` for each tensor used by several operations."""
@@ -129,28 +143,16 @@ class BackwardTrace:
         return self.to_text()
 
 
-def _vjp_text(fn: Function) -> str:
-    """The 'VJP: ...' sentence of an operation's docstring, on one line."""
-    doc = inspect.getdoc(type(fn)) or ""
-    text: list[str] = []
-    for line in doc.splitlines():
-        if not text and "VJP:" in line:
-            text.append(line[line.index("VJP:"):].strip())
-        elif text and line.strip():
-            text.append(line.strip())
-        elif text:
-            break
-    return " ".join(text)
-
-
 def trace_backward(
     tensor: Tensor, grad: Any = None, retain_graph: bool = True
 ) -> BackwardTrace:
-    """Run the backward pass from ``tensor`` and record every step of it.
+    """The backward pass from ``tensor``, every step of it recorded.
 
-    This is a real backward pass: leaves' ``.grad`` receive their gradients as with
-    ``tensor.backward(grad)``. The graph is kept (``retain_graph=True``) so that it can still
-    be drawn with the trace: ``draw_graph(tensor, trace=trace)``.
+    Before any backward pass from ``tensor`` this is the real pass: leaves' ``.grad``
+    receive their gradients as with ``tensor.backward(grad)``, and the graph is kept
+    (``retain_graph=True``) for a second look. After ``tensor.backward()`` (with or without
+    ``retain_graph``) the pass is replayed instead, from the gradient it started with unless
+    ``grad`` is given, and no ``.grad`` changes: tracing never adds a gradient twice.
 
     Args:
         tensor: the output; one element, or give ``grad``.
@@ -162,10 +164,14 @@ def trace_backward(
         >>> from tinygrad_edu.viz import trace_backward
         >>> x = Tensor([3.0], requires_grad=True, name="x")
         >>> trace = trace_backward((x * x).sum())
-        >>> [step.op for step in trace.steps]
-        ['Sum', 'Mul']
+        >>> len(trace), [step.op for step in trace]
+        (2, ['Sum', 'Mul'])
+        >>> trace[1].vjp
+        'VJP: dL/dx = g * x'
         >>> trace.grads["x"].tolist()        # x fans out into Mul twice: 3 + 3
         [6.0]
+        >>> x.grad.tolist(), trace_backward((x * x).sum()).grads["x"].tolist()
+        ([6.0], [6.0])
     """
     view = walk_graph(tensor)
     g = autograd._seed_gradient(tensor, grad, False, "trace_backward")
@@ -190,10 +196,19 @@ def trace_backward(
             fitted = np.array(autograd._fit_gradient(gi, parent.data, fn))
             sent.append(fitted)
             contributions.setdefault(view.label(parent), []).append((len(steps), fitted))
-        steps.append(BackwardStep(len(steps), fn, fn.name, label, _vjp_text(fn),
+        operands = [name if name is not None else summarize(parent, 3).replace("\n", " ")
+                    for name, parent in zip(names, fn.inputs)]
+        vjp = vjp_text(fn, operands, label, [s is not None for s in sent])
+        steps.append(BackwardStep(len(steps), fn, fn.name, label, vjp,
                                   grads[label], names, local, sent))
 
-    autograd._run_backward(tensor, g, False, retain_graph, wanted=None, hook=record)
+    seed = getattr(tensor._ctx, "seed", None) if tensor._ctx is not None else None
+    if seed is not None:  # backpropagated already: replay the pass, write no .grad
+        if grad is None:
+            g = seed
+        autograd.replay_backward(tensor, g, record)
+    else:
+        autograd._run_backward(tensor, g, False, retain_graph, wanted=None, hook=record)
     for label, parts in contributions.items():  # leaves: the sum of what they received
         if label not in grads:
             grads[label] = np.sum([part for _, part in parts], axis=0)
