@@ -622,18 +622,13 @@ def test_large_graph_is_cut_to_the_operations_nearest_the_output_and_says_so():
 
 
 @pytest.mark.slow
-def test_hundred_thousand_operations_draw_fast():
-    import time
-
+def test_hundred_thousand_operations_draw_cut():
     w = Tensor([0.5], requires_grad=True, name="w")
     y = w
     for _ in range(100_000):
         y = y * 1.0
     y = y.sum()
     y.backward()
-    start = time.perf_counter()
     dot = draw_graph(y)
-    took = time.perf_counter() - start
     assert "300 operations nearest the output of 100,001" in dot.graph_attr["label"]
     assert sum(kind_of(k) == "op" for k in parse(dot)[0]) == 300
-    print(f"draw_graph of 100,001 operations: {took:.2f} s")

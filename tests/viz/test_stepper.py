@@ -352,3 +352,54 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
     assert list(tmp_path.iterdir()) == []  # refused before writing anything
     with pytest.raises(InvalidArgumentError, match="needs a Tensor"):
         backward_frames([1.0])
+
+
+# ----------------------------------------------------------------------------- readable, linked
+
+
+def test_page_keeps_pictures_at_natural_size_links_each_frame_and_works_without_js(
+    renderer, tmp_path
+):
+    out, _, _ = example()
+    page = save_stepper(out, tmp_path, quiet=True)
+    text = page.read_text(encoding="utf-8")
+    assert "max-width: 100%" not in text  # no squeezing to the page width
+    assert ".picture { overflow: auto;" in text  # native size, scrolled
+    assert 'id="zoom-in"' in text and 'id="zoom-fit"' in text
+    links = re.findall(r'<a href="(step_\d+\.svg)">', text)
+    assert links == [f"step_{k:03d}.svg" for k in range(1, 5)]
+    assert all((tmp_path / name).is_file() for name in links)
+    # Without JavaScript nothing hides a frame: only body.js (set by the script) does.
+    assert re.search(r"(?m)^body\.js \.frame \{ display: none;", text)
+    assert not re.search(r"(?m)^\.frame \{[^}]*display: none", text)
+    assert "<noscript>" in text
+    parser = parse_page(page)
+    assert parser.tags.count("h2") == 4  # "Step k of 4" headings for the stacked frames
+
+
+def test_without_a_renderer_the_page_links_the_dot_frames(monkeypatch, tmp_path):
+    monkeypatch.setenv("TINYGRAD_EDU_DOT", "none")
+    out, _, _ = example()
+    text = save_stepper(out, tmp_path, quiet=True).read_text(encoding="utf-8")
+    assert re.findall(r'<a href="(step_\d+\.\w+)">', text)[0] == "step_001.dot"
+
+
+def test_inline_stepper_for_jupyter_is_the_same_page(tmp_path):
+    from tinygrad_edu.viz import stepper
+
+    out, x, w = example()
+    out.backward()  # after backward: replayed, no gradient changes
+    grads = (x.grad.copy(), w.grad.copy())
+    shown = stepper(out)
+    assert shown.steps == 4
+    np.testing.assert_array_equal(x.grad, grads[0])
+    np.testing.assert_array_equal(w.grad, grads[1])
+    frame = shown._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and "&lt;input type=&quot;range&quot;" in frame
+    parser = StrictHTML()
+    parser.feed(shown.html)
+    parser.close()
+    assert parser.errors == [] and parser.tags.count("section") == 4
+    assert "<a href=" not in shown.html  # no frame files to link to
+    with pytest.raises(InvalidArgumentError, match="leaf"):
+        stepper(t64([1.0], "leaf"))
