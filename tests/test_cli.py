@@ -192,6 +192,38 @@ def test_graph_options(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().out.strip().endswith("wrote g.dot")
 
 
+def test_const_marks_a_variable_as_an_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TINYGRAD_EDU_DOT", "none")
+    assert main(["graph", "tanh(w * x)", "--var", "w=0.5,-1", "--var", "x=1,2",
+                 "--const", "x", "--out", "g.dot"]) == 0
+    source = (tmp_path / "g.dot").read_text()
+    assert "w  (param)" in source and "x  (param)" not in source
+    assert re.search(r'label="x\nshape \(2,\)', source)
+    # x gets no gradient; dL/dw = x (1 - tanh(w x)^2)
+    d = np.array([1.0, 2.0]) * (1 - np.tanh(np.array([0.5, -2.0])) ** 2)
+    grads = re.findall(r"grad \[([^\]]*)\]", source)
+    assert f"{d[0]:.4g}, {d[1]:.4g}" in grads
+    assert main(["graph", "w * x", "--const", "y", "--out", "h.dot"]) == 2
+    assert "--const y: not in the expression" in capsys.readouterr().err
+    assert main(["graph", "w * x", "--const", "w", "--const", "x", "--out", "h.dot"]) == 2
+
+
+def test_step_writes_a_page_and_one_frame_per_step(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["step", "sum(tanh(w * x + b))", "--var", "w=0.5,-1.5", "--var", "x=2,1",
+                 "--var", "b=0.1,0.3", "--const", "x", "--out", "film"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("wrote film/backward.html (4 steps;")
+    names = sorted(p.name for p in (tmp_path / "film").iterdir())
+    suffix = ".svg" if find_renderer() else ".dot"
+    assert names == ["backward.html"] + [f"step_00{k}{suffix}" for k in range(1, 5)]
+    page = (tmp_path / "film" / "backward.html").read_text(encoding="utf-8")
+    assert page.count('<section class="frame') == 4
+    assert "VJP: dL/dw = g * x" in page  # the user's names in the step texts
+    assert main(["step", "2 * 3", "--out", "film"]) == 2
+
+
 # ----------------------------------------------------------------------------- trace
 
 
