@@ -48,9 +48,9 @@ bench-quick: $(STAMP)
 # The pictures the README shows, made by the library itself (never by hand).
 docs: $(STAMP)
 	$(VENV)/bin/tinygrad-edu graph "sum(tanh(w * x + b))" --var w=0.5,-1.5 --var x=2,1 \
-		--var b=0.1,0.3 --out docs/graph.svg
+		--var b=0.1,0.3 --const x --out docs/graph.svg
 	$(VENV)/bin/tinygrad-edu graph "sum(tanh(w * x + b))" --var w=0.5,-1.5 --var x=2,1 \
-		--var b=0.1,0.3 --out docs/graph.png
+		--var b=0.1,0.3 --const x --out docs/graph.png
 	$(VENV)/bin/tinygrad-edu demo --out docs/demo --no-progress
 
 # Every lesson of the course notes, full size, its picture into docs/examples/ (the gallery).

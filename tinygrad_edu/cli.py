@@ -349,8 +349,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     model.zero_grad()
     loss = cross_entropy(model(Tensor(X[picks])), y[picks])
     loss.name = "loss"
-    step_trace = trace_backward(loss)
-    dot = draw_graph(loss, trace=step_trace, collapse=("Linear", "cross_entropy"),
+    loss.backward()  # micrograd's order: backward, then draw (the trace replays the pass)
+    dot = draw_graph(loss, trace=trace_backward(loss), collapse=("Linear", "cross_entropy"),
                      max_elements=6)
     graph_path, _ = _picture(dot, out / "graph.svg", None, quiet=True)
     model.zero_grad()
