@@ -321,7 +321,9 @@ class Tensor:
             grad: dL/dself, needed unless this tensor has one element (then 1).
             create_graph: record the backward pass itself, so that the gradients (Tensors in
                 ``.grad``) can be differentiated again. Implies ``retain_graph``.
-            retain_graph: keep the graph for another backward; otherwise it is freed.
+            retain_graph: keep the graph for another backward; otherwise what only this
+                pass needed is released and a second backward raises (the graph's structure
+                and values stay while the output lives, so it can still be drawn).
         """
         autograd.backward(self, grad, create_graph=create_graph, retain_graph=retain_graph)
 

@@ -513,6 +513,6 @@ def test_to_text_lists_each_step_and_the_fan_out_sum():
     total = re.findall(r"= (\[[^\]]*\])$", fan[0])[0]
     np.testing.assert_allclose(
         [float(v) for v in total.strip("[]").split(",")], x.grad, atol=1e-4)
-    # Constants are named as such.
+    # Constants show their values.
     c = trace_backward((w * 2.0).sum())
-    assert "step 2: t1 = Mul(w, const)" in c.to_text().splitlines()
+    assert "step 2: t1 = Mul(w, 2)" in c.to_text().splitlines()

@@ -80,9 +80,9 @@ def partial_trace(trace: BackwardTrace, steps: int) -> BackwardTrace:
         >>> y.name = "y"
         >>> trace = trace_backward(y.sum())
         >>> sorted(partial_trace(trace, 1).grads)      # Sum runs: only the output's gradient
-        ['t2']
+        ['t1']
         >>> sorted(partial_trace(trace, 2).grads)      # Mul runs with y's delta; x gets 3 + 3
-        ['t2', 'x', 'y']
+        ['t1', 'x', 'y']
         >>> partial_trace(trace, 2).grads["x"].tolist()
         [6.0]
     """

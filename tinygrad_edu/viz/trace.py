@@ -119,7 +119,9 @@ class BackwardTrace:
             "",
         ]
         for step in self.steps:
-            args = ", ".join(name or "const" for name in step.inputs)
+            # A constant shows its value: Mul(w, 2), not Mul(w, const).
+            args = ", ".join(name or summarize(value, 3).replace("\n", " ")
+                             for name, value in zip(step.inputs, step.function.inputs))
             lines.append(f"step {step.index + 1}: {step.output} = {step.op}({args})")
             if step.vjp:
                 lines.append(f"    {step.vjp}")
