@@ -658,3 +658,26 @@ def test_default_float32_graph_gives_float32_grad():
     (x * x * 0.5).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad, [1.0, 2.0])
+
+
+def test_replay_backward_reports_each_step_and_writes_no_gradient():
+    from tinygrad_edu.autograd import replay_backward
+
+    x = _leaf([1.0, 2.0])
+    h = x * 3.0
+    out = (h * h).sum()  # d/dx sum 9 x^2 = 18 x
+    out.backward()
+    np.testing.assert_array_equal(x.grad, [18.0, 36.0])
+    seen = []
+    replay_backward(out, np.ones(()), lambda node, fn, g, in_grads: seen.append(
+        (fn.name, np.array(g).tolist())))
+    assert seen == [("Sum", 1.0), ("Mul", [1.0, 1.0]), ("Mul", [6.0, 12.0])]
+    np.testing.assert_array_equal(x.grad, [18.0, 36.0])  # nothing added
+    assert h.grad is None
+    with pytest.raises(BackwardError, match="second time"):  # still released for backward
+        out.backward()
+    # Only the first steps, for a partial look at a large graph.
+    seen.clear()
+    replay_backward(out, np.ones(()), lambda node, fn, g, in_grads: seen.append(fn.name),
+                    steps=2)
+    assert seen == ["Sum", "Mul"]
