@@ -571,6 +571,11 @@ def test_matmul_reshapes_of_vectors_are_not_drawn(left, right):
     into = sorted(lines(nodes[a])[0] for a, b, _ in edges if b == matmul)
     assert into == ["W  (param)", "x  (param)"]
     np.testing.assert_allclose(numbers(field(result, "grad")), np.ones(y.size))
+    # The backward order counts the user's operations only: Sum #1, Matmul #2.
+    for trace in (None, trace_backward(out)):
+        nodes, _ = parse(draw_graph(out, show_order=True, trace=trace))
+        order = {a["label"]: a["xlabel"] for k, a in nodes.items() if kind_of(k) == "op"}
+        assert order == {"Sum": "#1", "Matmul": "#2"}
 
 
 def test_non_tensor_is_a_type_error():

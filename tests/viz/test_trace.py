@@ -276,6 +276,15 @@ def test_grads_of_every_tensor_reached():
     assert trace.grads["t4"].tolist() == 1.0
 
 
+def test_vector_dot_itself_fans_out_into_the_product():
+    x = t64([1.0, 2.0], True, "x")
+    trace = trace_backward(x @ x)
+    assert [s.op for s in trace] == ["Matmul"] and trace[0].inputs == ["x", "x"]
+    parts, total = trace.fanouts()["x"]
+    assert [p.tolist() for _, p in parts] == [[1.0, 2.0], [1.0, 2.0]]
+    assert total.tolist() == [2.0, 4.0] == x.grad.tolist()
+
+
 def test_square_fans_out_into_one_operation():
     x = t64([3.0], True, "x")
     trace = trace_backward((x * x).sum())
@@ -303,7 +312,16 @@ def test_vjp_text_of_a_matmul_names_its_operands():
     trace = trace_backward((W @ x).sum())
     assert step(trace, "Matmul").vjp == "VJP: dL/dW = g @ x^T"
     v = t64([1.0, -1.0], name="v")  # a vector: @ reshapes it internally, the name stays
-    assert step(trace_backward((W @ v).sum()), "Matmul").vjp == "VJP: dL/dW = g @ v^T"
+    with_vector = trace_backward((W @ v).sum())
+    assert step(with_vector, "Matmul").vjp == "VJP: dL/dW = g @ v^T"
+    # Those reshapes are not the user's steps: the trace tells the product with W, v, t1.
+    assert [s.op for s in with_vector] == ["Sum", "Matmul"]
+    assert "@" not in with_vector.to_text().replace(" @ ", "")
+    product = step(with_vector, "Matmul")
+    assert product.output == "t1" and product.inputs == ["W", "v"]
+    assert product.grad_output.shape == (2,)
+    np.testing.assert_array_equal(product.grad_inputs[0], [[1.0, -1.0], [1.0, -1.0]])
+    np.testing.assert_array_equal(with_vector.grads["W"], product.grad_inputs[0])
     c = trace_backward((W * 2.0).sum())
     assert step(c, "Mul").vjp == "VJP: dL/dW = g * 2"  # a constant shows its value
 

@@ -518,6 +518,8 @@ def _backward_order(view: GraphView, trace: BackwardTrace | None) -> dict[int, i
     """``id(fn) -> step number`` (1-based) in the order backward visits the operations."""
     if trace is not None:
         return {id(step.function): step.index + 1 for step in trace.steps}
-    # Without a trace: the order the engine would use.
-    ops = [t._ctx for t in reversed(autograd.topological_sort(view.root)) if t._ctx is not None]
+    # Without a trace: the order the engine would use, without @'s own reshapes.
+    _, internal = _internal_aliases(view)
+    ops = [t._ctx for t in reversed(autograd.topological_sort(view.root, freed_ok=True))
+           if t._ctx is not None and id(t._ctx) not in internal]
     return {id(fn): k + 1 for k, fn in enumerate(ops)}

@@ -24,7 +24,7 @@ from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor
 from .formulas import vjp_text
-from .graph import GraphView, summarize, walk_graph
+from .graph import GraphView, _internal_aliases, summarize, walk_graph
 
 __all__ = ["BackwardStep", "BackwardTrace", "trace_backward"]
 
@@ -181,9 +181,18 @@ def trace_backward(
     grads: dict[str, np.ndarray] = {}
     contributions: dict[str, list[tuple[int, np.ndarray]]] = {}
 
+    # The reshapes @ makes of 1-D operands are not the user's steps: they are left out, and
+    # the matrix product is told with the user's tensors (its operands, its result).
+    aliases, internal = _internal_aliases(view)
+
     def record(node: Tensor, fn: Function, g: Any, in_grads: tuple[Any, ...]) -> None:
-        label = view.label(node)
-        grads[label] = np.array(g)
+        if id(fn) in internal:
+            if id(node) not in aliases:  # the product reshaped back: the user's result
+                grads[view.label(node)] = np.array(g)
+            return
+        shown = aliases.get(id(node), node)
+        label = view.label(shown)
+        grads[label] = np.array(g).reshape(shown.shape)
         local: list[Any] = [None] * len(fn.inputs)
         if fn.elementwise:
             ones = fn.backward(np.ones_like(g), node.data, *fn.arrays)
@@ -191,13 +200,16 @@ def trace_backward(
             local = [None if d is None else np.array(d) for d in ones]
         names, sent = [], []
         for parent, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
-            names.append(view.label(parent) if isinstance(parent, Tensor) else None)
+            user = aliases.get(id(parent), parent) if isinstance(parent, Tensor) else None
+            names.append(view.label(user) if user is not None else None)
             if not need or gi is None:
                 sent.append(None)
                 continue
             fitted = np.array(autograd._fit_gradient(gi, parent.data, fn))
+            if user is not parent:
+                fitted = fitted.reshape(user.shape)
             sent.append(fitted)
-            contributions.setdefault(view.label(parent), []).append((len(steps), fitted))
+            contributions.setdefault(view.label(user), []).append((len(steps), fitted))
         operands = [name if name is not None else summarize(parent, 3).replace("\n", " ")
                     for name, parent in zip(names, fn.inputs)]
         vjp = vjp_text(fn, operands, label, [s is not None for s in sent])
