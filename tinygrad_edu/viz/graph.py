@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Function
-from ..errors import InPlaceError, InvalidArgumentError
+from ..errors import InPlaceError, InvalidArgumentError, TinygradEduError
 from ..tensor import Tensor
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -240,6 +240,8 @@ def _gradients_after_backward(
         return {}, ("gradients of intermediate tensors not shown: values they depend on "
                     "changed in place after backward() (e.g. optimizer.step()); draw before "
                     "the step")
+    except TinygradEduError as e:  # e.g. a Function of one's own that fails the second time
+        return {}, f"gradients of intermediate tensors not shown: replaying the pass failed ({e})"
     return found, ""
 
 
