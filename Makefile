@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-slow docs-site bench bench-quick docs examples lint format clean
+.PHONY: demo test test-all test-slow test-browser docs-site bench bench-quick docs examples lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,11 +19,19 @@ demo: $(STAMP)
 # The everyday suite: everything but the tests marked slow (under three minutes on two cores).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n 2 -q -m "not slow"
+	$(PY) -m pytest -n 2 -q -m "not slow and not browser"
 
 # Only the slow tests (CI runs them after `make test`); pytest's 5 means none is marked yet.
 test-slow: $(STAMP)
-	$(PY) -m pytest -n 2 -q -m slow || [ $$? = 5 ]
+	$(PY) -m pytest -n 2 -q -m "slow and not browser" || [ $$? = 5 ]
+
+# The step-through page in headless Chromium: Debian's chromium and chromium-driver (apt-get,
+# only when missing) and selenium (into the virtual environment) are installed first.
+test-browser: $(STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+	$(PY) -c "import selenium" 2>/dev/null || $(PY) -m pip install --quiet selenium
+	$(PY) -m pytest -q -p no:randomly -m browser
 
 # Everything, slow tests included.
 test-all: $(STAMP)
@@ -40,9 +48,9 @@ bench-quick: $(STAMP)
 # The pictures the README shows, made by the library itself (never by hand).
 docs: $(STAMP)
 	$(VENV)/bin/tinygrad-edu graph "sum(tanh(w * x + b))" --var w=0.5,-1.5 --var x=2,1 \
-		--var b=0.1,0.3 --out docs/graph.svg
+		--var b=0.1,0.3 --const x --out docs/graph.svg
 	$(VENV)/bin/tinygrad-edu graph "sum(tanh(w * x + b))" --var w=0.5,-1.5 --var x=2,1 \
-		--var b=0.1,0.3 --out docs/graph.png
+		--var b=0.1,0.3 --const x --out docs/graph.png
 	$(VENV)/bin/tinygrad-edu demo --out docs/demo --no-progress
 
 # The documentation site (API reference from the docstrings, the gallery, the errors catalogue,

@@ -13,8 +13,9 @@ objective J = max(1 + s_c - s, 0). While J > 0 the notes derive, in their notati
 * when the margin is met (J = 0) no update is needed: every gradient is zero.
 
 This script computes all of that with numpy, prints it next to the engine's ``.grad``, asserts
-they agree (float64), uses ``trace_backward`` to show the backward pass step by step and to
-check that each parameter's fan-out contributions add up to its gradient, and saves the graph.
+they agree (float64), calls ``J.backward()`` and then ``trace_backward`` to show that pass
+step by step and to check that each parameter's fan-out contributions add up to its
+gradient, and saves the graph.
 """
 
 from __future__ import annotations
@@ -157,10 +158,14 @@ def main(argv: list[str] | None = None) -> None:
           f"{X_TRUE[3]:.1f} * {sp:.4f} * {U0[0]:.1f} * {hand['d3']:+.0f} = "
           f"{X_TRUE[3] * sp * U0[0] * hand['d3']:+.4f}\n")
 
-    # The engine: a real backward pass, recorded step by step by trace_backward.
+    # The engine, in micrograd's order: backward() first; trace_backward then replays that
+    # pass step by step through the graph it kept, writing no gradient a second time.
     J, params = forward(X_TRUE, X_CORRUPT)
+    J.backward()
+    engine = {name: p.grad.copy() for name, p in params.items()}
     trace = trace_backward(J)
-    engine = {name: p.grad for name, p in params.items()}
+    claim(all(np.array_equal(p.grad, engine[name]) for name, p in params.items()),
+          "tracing after J.backward() reports the pass and changes no .grad")
 
     print(f"{'entry':>6} {'from s':>9} {'from s_c':>9} {'hand sum':>9} {'engine':>9}  |diff|")
     hand_parts = [np.concatenate([np.ravel(hand["parts"][k][i]) for k in ("W", "b", "U")])

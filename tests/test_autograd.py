@@ -239,14 +239,21 @@ def test_retain_graph_allows_second_backward_and_doubles_grad():
         y.backward()
 
 
-def test_graph_is_freed_after_backward():
+def test_backward_keeps_the_graph_and_releases_what_only_it_needed():
     x = _leaf([1.0, 2.0])
     h = x * 2
     out = (h * h).sum()
     out.backward()
-    assert out.grad_fn.inputs is None
-    assert h.grad_fn.inputs is None
-    assert not h.grad_fn.arrays  # the saved numpy inputs are released too
+    # The structure stays for drawing: out's Sum still knows h, h's Mul still knows x.
+    square = out.grad_fn.inputs[0]
+    assert square.grad_fn.inputs[0] is h and square.grad_fn.inputs[1] is h
+    assert h.grad_fn.inputs[0] is x
+    np.testing.assert_array_equal(square.data, [4.0, 16.0])
+    np.testing.assert_array_equal(h.data, [2.0, 4.0])
+    assert not h.grad_fn.arrays  # the backward's own references to the values are released
+    with pytest.raises(BackwardError, match="second time"):
+        out.backward()
+    np.testing.assert_array_equal(x.grad, [8.0, 16.0])  # d(sum 4 x^2)/dx, added once
 
 
 def test_graph_is_kept_with_retain_graph():
@@ -651,3 +658,26 @@ def test_default_float32_graph_gives_float32_grad():
     (x * x * 0.5).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad, [1.0, 2.0])
+
+
+def test_replay_backward_reports_each_step_and_writes_no_gradient():
+    from tinygrad_edu.autograd import replay_backward
+
+    x = _leaf([1.0, 2.0])
+    h = x * 3.0
+    out = (h * h).sum()  # d/dx sum 9 x^2 = 18 x
+    out.backward()
+    np.testing.assert_array_equal(x.grad, [18.0, 36.0])
+    seen = []
+    replay_backward(out, np.ones(()), lambda node, fn, g, in_grads: seen.append(
+        (fn.name, np.array(g).tolist())))
+    assert seen == [("Sum", 1.0), ("Mul", [1.0, 1.0]), ("Mul", [6.0, 12.0])]
+    np.testing.assert_array_equal(x.grad, [18.0, 36.0])  # nothing added
+    assert h.grad is None
+    with pytest.raises(BackwardError, match="second time"):  # still released for backward
+        out.backward()
+    # Only the first steps, for a partial look at a large graph.
+    seen.clear()
+    replay_backward(out, np.ones(()), lambda node, fn, g, in_grads: seen.append(fn.name),
+                    steps=2)
+    assert seen == ["Sum", "Mul"]

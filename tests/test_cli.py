@@ -156,7 +156,7 @@ def test_graph_writes_a_parseable_svg(tmp_path):
     for label in ("x (param)", "w (param)", "Mul", "Tanh", "Sum", "L", "#1", "#3"):
         assert label in texts, label
     # dL/dx = w (1 - tanh(x w)^2) = [0.5 (1 - tanh(0.5)^2), -(1 - tanh(-2)^2)]
-    assert "grad [ 0.3932, -0.0707]" in texts
+    assert "grad [0.3932, -0.07065]" in texts
     assert done.stderr == ""
 
 
@@ -192,6 +192,38 @@ def test_graph_options(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().out.strip().endswith("wrote g.dot")
 
 
+def test_const_marks_a_variable_as_an_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TINYGRAD_EDU_DOT", "none")
+    assert main(["graph", "tanh(w * x)", "--var", "w=0.5,-1", "--var", "x=1,2",
+                 "--const", "x", "--out", "g.dot"]) == 0
+    source = (tmp_path / "g.dot").read_text()
+    assert "w  (param)" in source and "x  (param)" not in source
+    assert re.search(r'label="x\nshape \(2,\)', source)
+    # x gets no gradient; dL/dw = x (1 - tanh(w x)^2)
+    d = np.array([1.0, 2.0]) * (1 - np.tanh(np.array([0.5, -2.0])) ** 2)
+    grads = re.findall(r"grad \[([^\]]*)\]", source)
+    assert f"{d[0]:.4g}, {d[1]:.4g}" in grads
+    assert main(["graph", "w * x", "--const", "y", "--out", "h.dot"]) == 2
+    assert "--const y: not in the expression" in capsys.readouterr().err
+    assert main(["graph", "w * x", "--const", "w", "--const", "x", "--out", "h.dot"]) == 2
+
+
+def test_step_writes_a_page_and_one_frame_per_step(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["step", "sum(tanh(w * x + b))", "--var", "w=0.5,-1.5", "--var", "x=2,1",
+                 "--var", "b=0.1,0.3", "--const", "x", "--out", "film"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("wrote film/backward.html (4 steps;")
+    names = sorted(p.name for p in (tmp_path / "film").iterdir())
+    suffix = ".svg" if find_renderer() else ".dot"
+    assert names == ["backward.html"] + [f"step_00{k}{suffix}" for k in range(1, 5)]
+    page = (tmp_path / "film" / "backward.html").read_text(encoding="utf-8")
+    assert page.count('<section class="frame') == 4
+    assert "VJP: dL/dw = g * x" in page  # the user's names in the step texts
+    assert main(["step", "2 * 3", "--out", "film"]) == 2
+
+
 # ----------------------------------------------------------------------------- trace
 
 
@@ -210,9 +242,10 @@ def test_trace_default_expression(capsys):
     out = capsys.readouterr().out
     # tanh(w x + b), w = [0.5, -1], x = [2, 1], b = [0.1]: z = [1.1, -0.9]
     assert "L = sum(tanh(w * x + b))" in out
-    assert "step 2: t5 = Tanh(t4)" in out
+    assert "step 2: t3 = Tanh(t2)" in out
+    assert "VJP: dL/dt2 = g * (1 - t3^2)" in out  # the user's names, not the docstring's
     d = 1 - np.tanh(np.array([1.1, -0.9])) ** 2
-    assert f"local dt5/dt4 = [{d[0]:.4f}, {d[1]:.4f}]" in out
+    assert f"local dt3/dt2 = [{d[0]:.4f}, {d[1]:.4f}]" in out
     assert f"b  receives [{d.sum():.4f}]" in out  # the broadcast b receives the sum
 
 

@@ -306,6 +306,7 @@ class Function:
         "scope",
         "seq",
         "created_at",
+        "seed",
         "__weakref__",
     )
 
@@ -314,6 +315,10 @@ class Function:
     needs_input_grad: tuple[bool, ...]
     scope: tuple[Scope, ...]
     seq: int  # the clock when recorded: a topological order, and see _check_unmodified
+    #: Set on the Function of a backward pass's output: the gradient that pass started from
+    #: (a numpy array). With it, a drawing or trace after ``backward()`` replays the pass
+    #: (:func:`replay_backward`) to show every tensor's gradient. Unset before any pass.
+    seed: Any
 
     #: True for operations applied element by element (z_i depends on x_i only), whose
     #: backward with g = 1 gives the local derivative dz/dx itself (used by the trace).
@@ -494,14 +499,15 @@ def _shape_error(fn: Function, args: tuple[Any, ...], exc: Exception) -> ShapeEr
 # ----------------------------------------------------------------------------- backward pass
 
 
-def topological_sort(root: Tensor) -> list[Tensor]:
+def topological_sort(root: Tensor, freed_ok: bool = False) -> list[Tensor]:
     """Every node ``root`` depends on (through tensors that require grad), inputs first.
 
     Operations are numbered as they are recorded, and an operation can only be recorded after
     its inputs exist, so the order of creation is a topological order. The sort collects the
     graph with an explicit stack (no recursion: graph depth is limited only by memory) and
     orders it by those numbers, leaves first. Raises :class:`BackwardError` when it meets a
-    part of the graph already freed by an earlier backward pass.
+    part of the graph already backpropagated without ``retain_graph`` (unless ``freed_ok``:
+    the structure is still there, and drawings and traces read it).
     """
     inner: list[Tensor] = []
     leaves: list[Tensor] = []
@@ -515,7 +521,9 @@ def topological_sort(root: Tensor) -> list[Tensor]:
             continue
         inner.append(node)
         inputs = fn.inputs
-        if inputs is None:
+        # A recorded Function has at least one input array: none left means a backward pass
+        # without retain_graph released them (see _run_backward).
+        if not fn.arrays and not freed_ok:
             raise BackwardError(
                 f"backward through the graph a second time: the {fn.name} that produced "
                 f"a tensor of shape {node.shape} was freed by an earlier backward(). "
@@ -594,14 +602,19 @@ def _run_backward(
     retain: bool,
     wanted: dict[int, Any] | None,
     hook: Callable[[Tensor, Function, Any, tuple[Any, ...]], None] | None = None,
+    order: list[Tensor] | None = None,
 ) -> None:
     """The backward loop: leaves accumulate into ``.grad``, or ``wanted`` nodes are captured.
 
     ``hook(node, fn, g, in_grads)``, if given, sees every step before the graph is freed:
     the tensor, the Function that made it, dL/dnode and the gradients the Function returns
     (not yet summed back to broadcast inputs' shapes). ``trace_backward`` is built on it.
+    ``order``: the nodes to visit, a tail of ``topological_sort(root)`` (see replay_backward);
+    the whole sort when None. It is consumed.
     """
-    order = topological_sort(root)
+    order = topological_sort(root) if order is None else order
+    if root._ctx is not None:  # what a drawing after the pass replays (see replay_backward)
+        root._ctx.seed = g.data if isinstance(g, Tensor) else g
     # Keyed by the tensors themselves: they hash by identity (Tensor.__hash__), and a dict
     # compares stored hashes before keys, so Tensor.__eq__ is never called here.
     grads: dict[Tensor, Any] = {root: g}
@@ -641,7 +654,9 @@ def _run_backward(
             if len(in_grads) != len(inputs):
                 _check_gradient_count(fn, in_grads, inputs)
             if not retain:
-                fn.inputs = None
+                # The structure (inputs) and the values stay for drawing as long as the output
+                # lives; the arrays are only the backward's own references to the inputs'
+                # values, and none left marks the Function as backpropagated.
                 fn.arrays = ()
             for parent, need, gi in zip(inputs, needs, in_grads):
                 if not need or gi is None:
@@ -661,6 +676,39 @@ def _run_backward(
                 else:
                     grads[parent] = prev + gi
                     owned[parent] = True
+
+
+def replay_backward(
+    root: Tensor,
+    g: Any,
+    hook: Callable[[Tensor, Function, Any, tuple[Any, ...]], None],
+    steps: int | None = None,
+    order: list[Tensor] | None = None,
+) -> None:
+    """Run the backward pass from ``root`` again for the record, writing no gradient anywhere.
+
+    ``hook(node, fn, g, in_grads)`` sees every step as in a real pass (see
+    :func:`_run_backward`). It works on a graph an earlier ``backward()`` went through without
+    ``retain_graph``: that pass kept the structure and the values and released only the
+    Functions' own references to their inputs' values, which the replay takes back from the
+    inputs and releases again afterwards (a second real backward still raises). No ``.grad``
+    changes: this is how a trace of a graph already backpropagated reports the pass without
+    adding its gradients twice. ``steps``: run only the first ones (those nearest the output,
+    enough for a partial drawing of a huge graph); None runs them all. ``order``:
+    ``topological_sort(root, freed_ok=True)`` if the caller has it already.
+    """
+    order = list(topological_sort(root, freed_ok=True) if order is None else order)
+    if steps is not None:
+        inner = sum(1 for t in order[-steps:] if t._ctx is not None)
+        order = order[-steps:] if inner == steps else order
+    released = [t._ctx for t in order if t._ctx is not None and not t._ctx.arrays]
+    for fn in released:
+        fn.arrays = tuple(a._data if isinstance(a, Tensor) else a for a in fn.inputs)
+    try:
+        _run_backward(root, g, False, True, wanted={}, hook=hook, order=order)
+    finally:
+        for fn in released:
+            fn.arrays = ()
 
 
 def _check_unmodified(node: Tensor, fn: Function) -> None:

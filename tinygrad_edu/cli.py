@@ -7,11 +7,13 @@ Subcommands:
   course's 4-2-1 max-margin network, and that backward pass step by step as an HTML page;
 * ``graph EXPR``: draw the graph of an expression, after its backward pass;
 * ``trace [EXPR]``: print the backward pass of an expression step by step;
+* ``step EXPR --out DIR``: write that backward pass as a step-through HTML page and frames;
 * ``gradcheck EXPR``: compare backprop with central differences for an expression.
 
 Expressions are read by :mod:`tinygrad_edu.expression` (never ``eval``); variables are given
 as ``--var x=1,2,3`` (``--var W="1,2;3,4"`` for a matrix) and default to a seeded random
-vector of 3 elements. Exit status: 0 on success, 1 when a gradient check fails, 2 for a bad
+vector of 3 elements; ``--const NAME`` makes a variable a constant (no gradient, not drawn
+as a parameter). Exit status: 0 on success, 1 when a gradient check fails, 2 for a bad
 command line or expression.
 """
 
@@ -83,9 +85,13 @@ def parse_variable(text: str) -> tuple[str, np.ndarray]:
 
 
 def _variables(
-    expression: Expression, given: Sequence[tuple[str, np.ndarray]], seed: int
+    expression: Expression,
+    given: Sequence[tuple[str, np.ndarray]],
+    seed: int,
+    constants: Sequence[str] = (),
 ) -> dict[str, Tensor]:
-    """One float64 Tensor requiring grad per variable, named after it; random where not given."""
+    """One float64 Tensor per variable, named after it, requiring grad unless it is one of
+    ``constants``; random where not given."""
     values: dict[str, np.ndarray] = {}
     for name, value in given:
         if name in values:
@@ -98,11 +104,19 @@ def _variables(
             f"--var {', '.join(unknown)}: not in the expression {expression.text!r} "
             f"(it uses {uses})"
         )
+    strangers = [name for name in constants if name not in expression.variables]
+    if strangers:
+        uses = ", ".join(expression.variables) or "no variables"
+        raise UsageError(
+            f"--const {', '.join(strangers)}: not in the expression {expression.text!r} "
+            f"(it uses {uses})"
+        )
     rng = np.random.default_rng(seed)
     out = {}
     for name in expression.variables:  # unspecified ones drawn in order: reproducible
         value = values[name] if name in values else rng.standard_normal(3)
-        out[name] = Tensor(value, requires_grad=True, dtype=np.float64, name=name)
+        out[name] = Tensor(value, requires_grad=name not in constants, dtype=np.float64,
+                           name=name)
     return out
 
 
@@ -113,7 +127,8 @@ def _expression(args: argparse.Namespace) -> tuple[Expression, dict[str, Tensor]
             f"the expression {args.expr!r} has no variables, so there is no gradient to show; "
             "use names such as x or w"
         )
-    return expression, _variables(expression, args.var or [], args.seed)
+    constants = getattr(args, "const", None) or []
+    return expression, _variables(expression, args.var or [], args.seed, constants)
 
 
 def _objective(expression: Expression, variables: dict[str, Tensor]) -> tuple[Tensor, bool]:
@@ -171,7 +186,7 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from .viz import trace_backward
+    from .viz import summarize, trace_backward
 
     if args.expr is None:
         args.expr = DEFAULT_EXPR
@@ -183,9 +198,24 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     shown = f"sum({expression.text})" if summed else expression.text
     print(f"{root.name or 'L'} = {shown} = {root.item():.6g}")
     for name, t in variables.items():
-        print(f"  {name} = {np.array2string(t.data, precision=4, separator=', ')}")
+        kind = "" if t.requires_grad else "  (constant)"
+        print(f"  {name} = {summarize(t.data, args.max_elements).replace(chr(10), '; ')}{kind}")
     print()
     print(trace_backward(root).to_text(max_elements=args.max_elements))
+    return 0
+
+
+def _cmd_step(args: argparse.Namespace) -> int:
+    from .viz import save_stepper, trace_backward
+
+    expression, variables = _expression(args)
+    root, _ = _objective(expression, variables)
+    trace = trace_backward(root)
+    page = save_stepper(root, args.out, trace=trace, rankdir=args.rankdir,
+                        max_elements=args.max_elements)
+    frames = sorted(p.name for p in page.parent.glob("step_*") if p.suffix in (".svg", ".dot"))
+    print(f"wrote {page} ({len(trace)} steps; frames {frames[0]} ... {frames[-1]}): open it "
+          "in a browser")
     return 0
 
 
@@ -321,8 +351,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     model.zero_grad()
     loss = cross_entropy(model(Tensor(X[picks])), y[picks])
     loss.name = "loss"
-    step_trace = trace_backward(loss)
-    dot = draw_graph(loss, trace=step_trace, collapse=("Linear", "cross_entropy"),
+    loss.backward()  # micrograd's order: backward, then draw (the trace replays the pass)
+    dot = draw_graph(loss, trace=trace_backward(loss), collapse=("Linear", "cross_entropy"),
                      max_elements=6)
     graph_path, _ = _picture(dot, out / "graph.svg", None, quiet=True)
     model.zero_grad()
@@ -390,10 +420,13 @@ def _add_expression_options(parser: argparse.ArgumentParser, optional: bool = Fa
                              "are random vectors of 3 elements (see --seed)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the random values of variables not given (default 0)")
+    parser.add_argument("--const", action="append", metavar="NAME",
+                        help="make this variable a constant: no gradient, drawn as an input "
+                             "rather than a parameter; repeat for each")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``tinygrad-edu`` command, with its four subcommands."""
+    """The argument parser of the ``tinygrad-edu`` command, with its subcommands."""
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -403,6 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  tinygrad-edu demo\n"
                "  tinygrad-edu graph 'tanh(w * x + b)' --var x=1,2 --var w=0.5,-1\n"
                "  tinygrad-edu trace 'x * x' --var x=3\n"
+               "  tinygrad-edu step 'sum(tanh(w * x + b))' --var w=0.5,-1.5 --var x=2,1 "
+               "--const x --out backward\n"
                "  tinygrad-edu gradcheck 'softmax(x) * x' --var x=1,2,3",
         formatter_class=formatter,
     )
@@ -460,6 +495,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="arrays with more elements are summarised (default 8)")
     trace.set_defaults(run=_cmd_trace)
 
+    step = commands.add_parser(
+        "step", formatter_class=formatter,
+        help="write the backward pass of an expression as a step-through page",
+        description="Write the backward pass of an expression (of its sum, if it has several "
+                    "elements) as an HTML page to open in a browser: one picture per step with "
+                    "a slider, the trace text of each step, and the pictures as step_001.svg "
+                    "... (.dot without a Graphviz renderer).\n\n" + EXPRESSION_HELP,
+    )
+    _add_expression_options(step)
+    step.add_argument("--out", default="backward", metavar="DIR",
+                      help="folder for backward.html and the frames (default ./backward/)")
+    step.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
+                      help="direction of the drawing (default LR: left to right)")
+    step.add_argument("--max-elements", type=_positive_int, default=6, metavar="N",
+                      help="arrays with more elements are summarised (default 6)")
+    step.set_defaults(run=_cmd_step)
+
     check = commands.add_parser(
         "gradcheck", formatter_class=formatter,
         help="check backprop against central differences",
@@ -483,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
-        print(f"\n{PROG}: error: choose a command: demo, graph, trace or gradcheck",
+        print(f"\n{PROG}: error: choose a command: demo, graph, trace, step or gradcheck",
               file=sys.stderr)
         return 2
     try:

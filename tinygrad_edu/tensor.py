@@ -321,7 +321,9 @@ class Tensor:
             grad: dL/dself, needed unless this tensor has one element (then 1).
             create_graph: record the backward pass itself, so that the gradients (Tensors in
                 ``.grad``) can be differentiated again. Implies ``retain_graph``.
-            retain_graph: keep the graph for another backward; otherwise it is freed.
+            retain_graph: keep the graph for another backward; otherwise what only this
+                pass needed is released and a second backward raises (the graph's structure
+                and values stay while the output lives, so it can still be drawn).
 
         After a plain pass every leaf's ``.grad`` is a numpy array of its own shape and dtype
         (0-d for a 0-d tensor); after ``create_graph=True`` it is a Tensor with its own
@@ -893,28 +895,47 @@ def _matmul(x: Any, y: Any) -> Tensor:
             "Use * to multiply by a scalar."
         )
     k_y = ys[-2] if len(ys) > 1 else ys[0]
+    # The user's names where the tensors have one (W @ x), else those of x @ y.
+    a, b = _operand_name(x, "x"), _operand_name(y, "y")
+    if a == b and x is not y:
+        a, b = f"{a} (left)", f"{b} (right)"
     if xs[-1] != k_y:
         raise ShapeError(
-            f"matmul: inner dimensions differ: x has shape {xs}, y has shape {ys}; "
-            f"x.shape[-1] ({xs[-1]}) must equal y.shape[{-2 if len(ys) > 1 else 0}] ({k_y})"
+            f"matmul: inner dimensions differ: {a} has shape {xs}, {b} has shape {ys}; "
+            f"{a}.shape[-1] ({xs[-1]}) must equal {b}.shape[{-2 if len(ys) > 1 else 0}] ({k_y})"
         )
     try:
         np.broadcast_shapes(xs[:-2], ys[:-2])
     except ValueError:
         raise ShapeError(
-            f"matmul: the batch dimensions of x {xs} and y {ys} (all but the last two: "
+            f"matmul: the batch dimensions of {a} {xs} and {b} {ys} (all but the last two: "
             f"{xs[:-2]} and {ys[:-2]}) do not broadcast: aligned from the right, each must be "
             "equal or 1"
         ) from None
-    # Vectors become a row (x) or a column (y) for the product, then lose that axis again.
-    x2 = x.reshape((1,) + xs) if len(xs) == 1 else x
-    y2 = y.reshape(ys + (1,)) if len(ys) == 1 else y
-    out = ops.Matmul.apply(x2, y2)
-    if len(xs) == 1 or len(ys) == 1:
+    if len(xs) > 1 and len(ys) > 1:
+        return ops.Matmul.apply(x, y)
+    # Vectors become a row (x) or a column (y) for the product, then lose that axis again;
+    # inside the scope "@", which drawings leave out (these reshapes are not the user's).
+    with autograd.scope("@"):
+        x2 = _named_like(x.reshape((1,) + xs), x) if len(xs) == 1 else x
+        y2 = _named_like(y.reshape(ys + (1,)), y) if len(ys) == 1 else y
+        out = ops.Matmul.apply(x2, y2)
         drop = out.ndim - 2 if len(xs) == 1 else None
         keep = [n for i, n in enumerate(out.shape) if i != drop]
         out = out.reshape(tuple(keep[:-1]) if len(ys) == 1 else tuple(keep))
     return out
+
+
+def _named_like(reshaped: Any, operand: Any) -> Any:
+    """A constant operand's row or column keeps the operand's name (traces say x, not t1)."""
+    if isinstance(reshaped, Tensor) and reshaped._ctx is None and isinstance(operand, Tensor):
+        reshaped.name = operand.name
+    return reshaped
+
+
+def _operand_name(value: Any, otherwise: str) -> str:
+    name = getattr(value, "name", None) if isinstance(value, Tensor) else None
+    return name if isinstance(name, str) and name else otherwise
 
 
 from . import autograd, ops  # noqa: E402  (both need the Tensor class defined above)

@@ -1,8 +1,11 @@
-"""Memory: backward releases the graph, long training stays flat, no_grad records nothing.
+"""Memory: the graph lives as long as its output, long training stays flat, no_grad records
+nothing.
 
-"Released" is checked strictly: with the cyclic garbage collector switched off, the
-intermediate tensors, their Functions and their arrays must die by reference counting alone
-the moment the user drops them, which proves the graph holds no reference cycles.
+After backward() the graph's structure and values stay while the output is referenced (so it
+can be drawn), and "released" is checked strictly: with the cyclic garbage collector switched
+off, the intermediate tensors, their Functions and their arrays must die by reference
+counting alone the moment the user drops the output, which proves the graph holds no
+reference cycles.
 """
 
 import contextlib
@@ -64,7 +67,7 @@ def _weakrefs(root: Tensor):
     return [weakref.ref(o) for o in (*tensors, *functions, *arrays)]
 
 
-def test_backward_releases_the_graph_by_reference_counting_alone():
+def test_the_graph_outlives_backward_and_dies_with_its_output():
     model = MLP([4, 16, 3], rng=0)
     X, y = _data()
     with gc_disabled():
@@ -72,11 +75,13 @@ def test_backward_releases_the_graph_by_reference_counting_alone():
         refs = _weakrefs(loss)
         assert all(r() is not None for r in refs)  # the recorded graph keeps them alive
         loss.backward()
+        # Kept for drawing while loss lives; only the backward's own references are gone.
+        assert all(r() is not None for r in refs)
+        assert loss.grad_fn.arrays == ()
+        assert all(p.grad is not None for p in model.parameters())
+        del loss  # reference counting alone frees the whole graph: it holds no cycles
         dead = [r() is None for r in refs]
         assert all(dead), f"{dead.count(False)} of {len(refs)} graph objects are still alive"
-    # What remains of the graph on the output holds nothing either.
-    assert loss.grad_fn.inputs is None and loss.grad_fn.arrays == ()
-    assert all(p.grad is not None for p in model.parameters())
 
 
 def test_before_backward_the_graph_lives_exactly_as_long_as_its_output():
@@ -97,6 +102,8 @@ def test_grad_releases_the_graph_too():
         refs = _weakrefs(out)
         del h
         grad(out, [x])
+        assert all(r() is not None for r in refs)  # drawable until out is dropped
+        del out
         assert all(r() is None for r in refs)
 
 
@@ -108,6 +115,8 @@ def test_retain_graph_keeps_it_until_the_last_backward():
         out.backward(retain_graph=True)
         assert all(r() is not None for r in refs)
         out.backward()
+        assert all(r() is not None for r in refs)
+        del out
         assert all(r() is None for r in refs)
 
 

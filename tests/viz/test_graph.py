@@ -52,6 +52,8 @@ def parse(dot):
 
 
 def kind_of(node_id: str) -> str:
+    if node_id == "more":  # a partial drawing's border: operations not drawn
+        return "more"
     for prefix, kind in (("group", "group"), ("op", "op"), ("n", "tensor"), ("c", "const")):
         if re.fullmatch(prefix + r"[\d_]+", node_id):
             return kind
@@ -113,14 +115,14 @@ def test_small_expression_node_by_node():
     assert ops == [f"op{k}" for k in range(4)]
     assert len(nodes) == 10  # no constants, no groups
 
-    # Labels: name (or t<k>), shape, data; no grad line before any backward pass.
+    # Labels: name (or t1, t2 ... without gaps), shape, data; no grad line before backward.
     expected = {
         "n0": ("x", "(2,)", [1.0, 2.0]),
         "n1": ("w  (param)", "(2,)", [0.5, -1.0]),
-        "n2": ("t2", "(2,)", [0.5, -2.0]),
-        "n3": ("t3", "(2,)", [1.5, 0.0]),
-        "n4": ("t4", "(2,)", TANH),
-        "n5": ("t5", "()", [TANH.sum()]),
+        "n2": ("t1", "(2,)", [0.5, -2.0]),
+        "n3": ("t2", "(2,)", [1.5, 0.0]),
+        "n4": ("t3", "(2,)", TANH),
+        "n5": ("t4", "()", [TANH.sum()]),
     }
     for node_id, (title, shape, data) in expected.items():
         attrs = nodes[node_id]
@@ -176,16 +178,61 @@ def test_unknown_rankdir_is_the_librarys_invalid_argument_error():
         draw_graph(y, rankdir="up")
 
 
-def test_gradients_shown_once_computed():
+@pytest.mark.parametrize("retain", [False, True])
+def test_after_backward_every_tensor_reached_shows_its_gradient(retain):
+    # micrograd's workflow: loss.backward(), then draw. No retain_graph needed.
     x, w, y = expression()
-    y.backward(retain_graph=True)
-    nodes, _ = parse(draw_graph(y))
-    # dL/dw = (1 - tanh^2) * x; x is an input (no gradient); intermediates keep none.
-    np.testing.assert_allclose(numbers(field(nodes["n1"], "grad")), DTANH * [1.0, 2.0],
-                               atol=1e-4)
+    y.backward(retain_graph=retain)
+    before = w.grad.copy()
+    for _ in range(2):  # drawing twice changes no gradient
+        nodes, _ = parse(draw_graph(y))
+        np.testing.assert_array_equal(w.grad, before)
+    assert x.grad is None  # x is an input: neither backward nor the drawing gave it one
+    # By hand: g = 1 at the sum, 1 at tanh's output, 1 - tanh^2 before it and through Add,
+    # and dL/dw = (1 - tanh^2) * x.
+    expected = {"n5": [1.0], "n4": [1.0, 1.0], "n3": DTANH, "n2": DTANH, "n1": DTANH * [1, 2]}
+    for k, g in expected.items():
+        np.testing.assert_allclose(numbers(field(nodes[k], "grad")), g, atol=1e-4)
+    assert field(nodes["n0"], "grad") is None
     np.testing.assert_allclose(w.grad, DTANH * [1.0, 2.0], rtol=1e-6)
-    for k in ("n0", "n2", "n3", "n4", "n5"):
-        assert field(nodes[k], "grad") is None
+    # Intermediate tensors keep PyTorch's .grad (None): the drawing found their gradients.
+    assert y.grad is None
+    if not retain:
+        with pytest.raises(BackwardError, match="second time"):
+            y.backward()
+        np.testing.assert_array_equal(w.grad, before)
+
+
+def test_micrograd_example_after_backward():
+    # The issue's example: w.grad must stay [0.8399 0.1807] however often it is drawn.
+    w = Tensor([0.5, -1.5], requires_grad=True, name="w")
+    x = Tensor([2.0, 1.0], name="x")
+    loss = (w * x).tanh().sum()
+    loss.backward()
+    expected = (1 - np.tanh([1.0, -1.5]) ** 2) * [2.0, 1.0]
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-6)
+    draw_graph(loss)
+    draw_graph(loss, trace=trace_backward(loss))
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-6)
+
+
+def test_drawing_before_backward_shows_no_gradient():
+    _, _, y = expression()
+    nodes, _ = parse(draw_graph(y))
+    assert all(field(a, "grad") is None for k, a in nodes.items() if kind_of(k) == "tensor")
+
+
+def test_after_an_optimiser_step_intermediate_gradients_are_not_invented():
+    from tinygrad_edu.optim import SGD
+
+    _, w, y = expression()
+    y.backward()
+    SGD([w], lr=0.1).step()  # w changes in place: intermediates' gradients would be stale
+    dot = draw_graph(y)
+    nodes, _ = parse(dot)
+    assert field(nodes["n3"], "grad") is None
+    assert field(nodes["n1"], "grad") is not None  # w.grad is what backward computed
+    assert "changed in place" in dot.graph_attr["label"]
 
 
 def test_show_data_and_show_grad_false_remove_those_lines():
@@ -200,7 +247,7 @@ def test_show_data_and_show_grad_false_remove_those_lines():
     assert field(nodes["n1"], "data") is not None
     nodes, _ = parse(draw_graph(y, show_data=False, show_grad=False))
     assert lines(nodes["n1"]) == ["w  (param)", "shape (2,)"]
-    assert lines(nodes["n5"]) == ["t5", "shape ()"]
+    assert lines(nodes["n5"]) == ["t4", "shape ()"]
 
 
 def test_constants_are_dashed_plaintext_nodes():
@@ -262,7 +309,7 @@ def test_nan_values_flagged_red():
     y = (v * 2.0 + ok).sum()
     nodes, _ = parse(draw_graph(y))
     by_title = {lines(a)[0]: a for k, a in nodes.items() if kind_of(k) == "tensor"}
-    for title in ("v  (param)", "t1", "t3", "t4"):  # NaN reaches every value computed from v
+    for title in ("v  (param)", "t1", "t2", "t3"):  # NaN reaches every value computed from v
         attrs = by_title[title]
         assert attrs["color"] == "red" and attrs["fontcolor"] == "red"
         assert lines(attrs)[-1] == "NaN/Inf!"
@@ -481,11 +528,54 @@ def test_collapse_several_names():
 # ----------------------------------------------------------------------------- errors, size
 
 
-def test_freed_graph_raises_backward_error_naming_retain_graph():
-    _, _, y = expression()
-    y.backward()
-    with pytest.raises(BackwardError, match="retain_graph"):
-        draw_graph(y)
+def test_automatic_names_are_consecutive_and_skip_the_users():
+    a = Tensor([1.0], requires_grad=True, name="t2")
+    b = Tensor([2.0], requires_grad=True)
+    y = ((a * b).exp() + a).sum()
+    labels = [walk_graph(y).label(t) for t in walk_graph(y).tensors]
+    assert labels == ["t2", "t1", "t3", "t4", "t5", "t6"]
+
+
+def test_compact_numbers_without_negative_zero():
+    assert summarize(np.array([1.0, -1.5])) == "[1, -1.5]"
+    assert summarize(np.array([-0.0, 0.0])) == "[0, 0]"
+    assert summarize(np.array(-0.0)) == "0"
+    assert summarize(np.array([[1.0, -2.0], [0.25, 3.0]])) == "[[1, -2], [0.25, 3]]"
+    assert summarize(np.array([0.123456, 12345.0])) == "[0.1235, 1.234e+04]"
+    assert summarize(-np.zeros(8)) == "mean 0 std 0\nmin 0 max 0"
+
+
+def test_only_leaves_that_require_grad_are_parameters():
+    c = Tensor([1.0, 2.0], name="c")  # a constant input
+    w = Tensor([3.0, 4.0], requires_grad=True, name="w")
+    nodes, _ = parse(draw_graph((c * w).sum()))
+    assert lines(nodes["n0"])[0] == "c" and nodes["n0"]["fillcolor"] == INPUT
+    assert lines(nodes["n1"])[0] == "w  (param)" and nodes["n1"]["fillcolor"] == PARAM
+
+
+@pytest.mark.parametrize(("left", "right"), [((2,), (2,)), ((2, 2), (2,)), ((2,), (2, 3))])
+def test_matmul_reshapes_of_vectors_are_not_drawn(left, right):
+    x = Tensor(np.arange(1.0, 1.0 + np.prod(left)).reshape(left), requires_grad=True, name="x")
+    W = Tensor(np.ones(right), requires_grad=True, name="W")
+    y = x @ W
+    out = y.sum()
+    out.backward()
+    nodes, edges = parse(draw_graph(out))
+    ops = [a["label"] for k, a in nodes.items() if kind_of(k) == "op"]
+    assert ops == ["Matmul", "Sum"]
+    titles = sorted(lines(a)[0] for k, a in nodes.items() if kind_of(k) == "tensor")
+    assert titles == sorted(["x  (param)", "W  (param)", "t1", "t2"])
+    result = next(a for k, a in nodes.items() if kind_of(k) == "tensor" and lines(a)[0] == "t1")
+    assert lines(result)[1] == f"shape {y.shape}"  # the user's result, not the (1, n) product
+    matmul = next(k for k, a in nodes.items() if a.get("label") == "Matmul")
+    into = sorted(lines(nodes[a])[0] for a, b, _ in edges if b == matmul)
+    assert into == ["W  (param)", "x  (param)"]
+    np.testing.assert_allclose(numbers(field(result, "grad")), np.ones(y.size))
+    # The backward order counts the user's operations only: Sum #1, Matmul #2.
+    for trace in (None, trace_backward(out)):
+        nodes, _ = parse(draw_graph(out, show_order=True, trace=trace))
+        order = {a["label"]: a["xlabel"] for k, a in nodes.items() if kind_of(k) == "op"}
+        assert order == {"Sum": "#1", "Matmul": "#2"}
 
 
 def test_non_tensor_is_a_type_error():
@@ -507,8 +597,43 @@ def test_ten_thousand_operation_chain_draws_without_recursion():
     y = w
     for _ in range(10_000):
         y = y.tanh()
-    nodes, edges = parse(draw_graph(y))
+    nodes, edges = parse(draw_graph(y, max_nodes=None))
     assert sum(kind_of(k) == "op" for k in nodes) == 10_000
     assert sum(kind_of(k) == "tensor" for k in nodes) == 10_001
     assert len(edges) == 20_000
     assert ("n0", "op0") in edge_pairs(edges) and ("op9999", "n10000") in edge_pairs(edges)
+
+
+def test_large_graph_is_cut_to_the_operations_nearest_the_output_and_says_so():
+    w = Tensor([0.5], requires_grad=True, name="w")
+    y = w
+    for _ in range(1000):
+        y = y.tanh()
+    y = y.sum()
+    y.backward()
+    dot = draw_graph(y, max_nodes=50)
+    nodes, edges = parse(dot)
+    ops = [a["label"] for k, a in nodes.items() if kind_of(k) == "op"]
+    assert ops == ["Tanh"] * 49 + ["Sum"]
+    label = dot.graph_attr["label"]
+    assert "50 operations nearest the output of 1,001" in label and "Tanh x951" in label
+    assert "max_nodes=None" in label
+    # The border: one tensor made by an operation not drawn, marked as such.
+    assert [b for a, b, _ in edges if a == "more"] == ["n0"]
+    assert "not drawn" in nodes["more"]["label"]
+    # The drawn part still shows the gradients of the pass (d tanh^k / dw chains).
+    assert field(nodes["n50"], "grad") == "1"
+    assert field(nodes["n0"], "grad") is None  # its sum needs steps that were not replayed
+
+
+@pytest.mark.slow
+def test_hundred_thousand_operations_draw_cut():
+    w = Tensor([0.5], requires_grad=True, name="w")
+    y = w
+    for _ in range(100_000):
+        y = y * 1.0
+    y = y.sum()
+    y.backward()
+    dot = draw_graph(y)
+    assert "300 operations nearest the output of 100,001" in dot.graph_attr["label"]
+    assert sum(kind_of(k) == "op" for k in parse(dot)[0]) == 300

@@ -62,10 +62,14 @@ def test_no_renderer_is_text_only(monkeypatch):
     assert model._repr_mimebundle_() == {"text/plain": repr(model)}
 
 
-def test_freed_graph_is_text_only(renderer):
-    _, y = computed()
-    y.backward()  # frees the graph: it cannot be drawn any more
-    assert y._repr_mimebundle_() == {"text/plain": repr(y)}
+def test_after_backward_the_picture_shows_the_gradients(renderer):
+    w, y = computed()
+    y.backward()  # the graph stays drawable as long as y lives
+    bundle = y._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(y)
+    texts = svg_texts(bundle["image/svg+xml"])
+    assert "grad [3, 3]" in texts and "grad 1" in texts
+    assert w.grad.tolist() == [3.0, 3.0]  # displaying changed nothing
 
 
 @pytest.mark.parametrize("program", ["missing", "failing"])
@@ -158,3 +162,58 @@ def test_tensor_bundle_after_a_forward_through_a_module(renderer):
     joined = " | ".join(texts)
     for label in ("weight ", "weight_2 ", "bias ", "bias_2 "):
         assert f"| {label}" in f"| {joined}", label
+
+
+# ----------------------------------------------------------------------------- draw_graph's result
+
+
+def test_draw_graph_displays_through_the_renderer_chain(renderer):
+    import graphviz
+
+    from tinygrad_edu.viz import draw_graph
+
+    w, y = computed()
+    y.backward()
+    drawing = draw_graph(y)
+    assert isinstance(drawing, graphviz.Digraph)  # .source, .render ... as before
+    bundle = drawing._repr_mimebundle_()
+    assert "grad [3, 3]" in svg_texts(bundle["image/svg+xml"])
+    assert bundle["text/plain"] == drawing.source
+    assert drawing._repr_svg_() == bundle["image/svg+xml"]
+    assert set(drawing._repr_mimebundle_(include={"image/svg+xml"})) == {"image/svg+xml"}
+
+
+@pytest.mark.parametrize("program", ["none", "missing", "failing"])
+def test_draw_graph_without_a_working_renderer_shows_the_source_and_how_to_get_pictures(
+    monkeypatch, tmp_path, program
+):
+    from tinygrad_edu.viz import draw_graph
+
+    path = tmp_path / "dot"
+    if program == "failing":
+        path.write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
+        path.chmod(0o755)
+    monkeypatch.setenv("TINYGRAD_EDU_DOT", "none" if program == "none" else str(path))
+    _, y = computed()
+    drawing = draw_graph(y)
+    bundle = drawing._repr_mimebundle_()  # never graphviz's ExecutableNotFound
+    assert set(bundle) == {"text/plain"}
+    first, rest = bundle["text/plain"].split("\n", 1)
+    assert rest == drawing.source
+    if program == "none":
+        assert "pip install 'tinygrad_edu[render]'" in first and "showing the DOT source" in first
+    else:
+        assert "renderer" in first and "DOT source" in first
+    assert drawing._repr_svg_() is None
+
+
+def test_a_huge_graph_displays_cut_and_says_so(renderer):
+    w = Tensor([0.5], requires_grad=True, name="w")
+    y = w
+    for _ in range(5_000):
+        y = y * 1.0
+    y = y.sum()
+    y.backward()
+    bundle = y._repr_mimebundle_()
+    text = " ".join(svg_texts(bundle["image/svg+xml"]))
+    assert "300 operations nearest the output of 5,001" in text

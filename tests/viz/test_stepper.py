@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
+import graphviz
 import numpy as np
 import pytest
 
@@ -73,7 +74,7 @@ def test_one_frame_per_step():
     assert [s.op for s in trace.steps] == ["Sum", "Mul", "Tanh", "Mul"]
     frames = backward_frames(out, trace)
     assert len(frames) == len(trace.steps) == 4
-    assert all(type(f).__name__ == "Digraph" for f in frames)
+    assert all(isinstance(f, graphviz.Digraph) for f in frames)
 
 
 def test_frame_k_outlines_the_operation_of_step_k():
@@ -99,7 +100,7 @@ def test_first_frame_shows_only_the_output_gradient_and_the_last_every_gradient(
     frames = backward_frames(out, trace)
     assert grad_lines(frames[0]) == {"L": "grad 1"}
     last = grad_lines(frames[-1])
-    assert set(last) == {"L", "t4", "h", "t2", "x", "w"} == set(trace.grads)
+    assert set(last) == {"L", "t2", "h", "t1", "x", "w"} == set(trace.grads)
     # the values are the gradients of the whole pass: dL/dx = tanh(xw) + x w (1 - tanh^2)
     xv, wv = np.array([3.0, 1.0]), 0.5
     th = np.tanh(xv * wv)
@@ -114,9 +115,9 @@ def test_gradients_appear_as_the_pass_reaches_them():
     shown = [set(grad_lines(f)) for f in backward_frames(out, trace)]
     assert shown == [
         {"L"},  # Sum runs: the seed
-        {"L", "t4", "x"},  # Mul(h, x) runs with t4's delta; x receives its first share
-        {"L", "t4", "h", "x"},  # Tanh runs with h's delta
-        {"L", "t4", "h", "t2", "x", "w"},  # Mul(x, w): x's second share, w's only one
+        {"L", "t2", "x"},  # Mul(h, x) runs with t2's delta; x receives its first share
+        {"L", "t2", "h", "x"},  # Tanh runs with h's delta
+        {"L", "t2", "h", "t1", "x", "w"},  # Mul(x, w): x's second share, w's only one
     ]
 
 
@@ -351,3 +352,54 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
     assert list(tmp_path.iterdir()) == []  # refused before writing anything
     with pytest.raises(InvalidArgumentError, match="needs a Tensor"):
         backward_frames([1.0])
+
+
+# ----------------------------------------------------------------------------- readable, linked
+
+
+def test_page_keeps_pictures_at_natural_size_links_each_frame_and_works_without_js(
+    renderer, tmp_path
+):
+    out, _, _ = example()
+    page = save_stepper(out, tmp_path, quiet=True)
+    text = page.read_text(encoding="utf-8")
+    assert "max-width: 100%" not in text  # no squeezing to the page width
+    assert ".picture { overflow: auto;" in text  # native size, scrolled
+    assert 'id="zoom-in"' in text and 'id="zoom-fit"' in text
+    links = re.findall(r'<a href="(step_\d+\.svg)">', text)
+    assert links == [f"step_{k:03d}.svg" for k in range(1, 5)]
+    assert all((tmp_path / name).is_file() for name in links)
+    # Without JavaScript nothing hides a frame: only body.js (set by the script) does.
+    assert re.search(r"(?m)^body\.js \.frame \{ display: none;", text)
+    assert not re.search(r"(?m)^\.frame \{[^}]*display: none", text)
+    assert "<noscript>" in text
+    parser = parse_page(page)
+    assert parser.tags.count("h2") == 4  # "Step k of 4" headings for the stacked frames
+
+
+def test_without_a_renderer_the_page_links_the_dot_frames(monkeypatch, tmp_path):
+    monkeypatch.setenv("TINYGRAD_EDU_DOT", "none")
+    out, _, _ = example()
+    text = save_stepper(out, tmp_path, quiet=True).read_text(encoding="utf-8")
+    assert re.findall(r'<a href="(step_\d+\.\w+)">', text)[0] == "step_001.dot"
+
+
+def test_inline_stepper_for_jupyter_is_the_same_page(tmp_path):
+    from tinygrad_edu.viz import stepper
+
+    out, x, w = example()
+    out.backward()  # after backward: replayed, no gradient changes
+    grads = (x.grad.copy(), w.grad.copy())
+    shown = stepper(out)
+    assert shown.steps == 4
+    np.testing.assert_array_equal(x.grad, grads[0])
+    np.testing.assert_array_equal(w.grad, grads[1])
+    frame = shown._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and "&lt;input type=&quot;range&quot;" in frame
+    parser = StrictHTML()
+    parser.feed(shown.html)
+    parser.close()
+    assert parser.errors == [] and parser.tags.count("section") == 4
+    assert "<a href=" not in shown.html  # no frame files to link to
+    with pytest.raises(InvalidArgumentError, match="leaf"):
+        stepper(t64([1.0], "leaf"))

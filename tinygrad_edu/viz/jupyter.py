@@ -57,7 +57,7 @@ def mimebundle(obj: Any) -> dict[str, str]:
         else:
             graph = draw_module(obj)
         svg = to_svg(graph)
-    except (BackwardError, RuntimeError, OSError):  # freed graph, renderer failure
+    except (BackwardError, RuntimeError, OSError):  # a broken graph, renderer failure
         return bundle
     if svg is not None:
         bundle["image/svg+xml"] = svg

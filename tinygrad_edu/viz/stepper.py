@@ -39,7 +39,8 @@ from .trace import BackwardTrace, trace_backward
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
 
-__all__ = ["backward_frames", "partial_trace", "save_stepper", "step_texts"]
+__all__ = ["Stepper", "backward_frames", "partial_trace", "save_stepper", "step_texts",
+           "stepper"]
 
 PAGE = "backward.html"
 # Frames of an earlier run in the same folder; removed first so none is left over.
@@ -79,9 +80,9 @@ def partial_trace(trace: BackwardTrace, steps: int) -> BackwardTrace:
         >>> y.name = "y"
         >>> trace = trace_backward(y.sum())
         >>> sorted(partial_trace(trace, 1).grads)      # Sum runs: only the output's gradient
-        ['t2']
+        ['t1']
         >>> sorted(partial_trace(trace, 2).grads)      # Mul runs with y's delta; x gets 3 + 3
-        ['t2', 'x', 'y']
+        ['t1', 'x', 'y']
         >>> partial_trace(trace, 2).grads["x"].tolist()
         [6.0]
     """
@@ -249,25 +250,59 @@ _CSS = """
 body { font-family: sans-serif; margin: 1em 2em; color: #222; }
 h1 { font-size: 1.3em; }
 .controls { position: sticky; top: 0; background: #fff; padding: 0.5em 0; z-index: 1;
-            display: flex; gap: 0.8em; align-items: center; border-bottom: 1px solid #ddd; }
-.controls input[type=range] { flex: 1; max-width: 40em; }
-.picture { overflow: auto; margin: 1em 0; }
-.picture svg { max-width: 100%; height: auto; }
+            display: flex; flex-wrap: wrap; gap: 0.8em; align-items: center;
+            border-bottom: 1px solid #ddd; }
+.controls input[type=range] { flex: 1; min-width: 10em; max-width: 40em; }
+.zoom { display: none; gap: 0.3em; align-items: center; }
+body.js .zoom { display: flex; }
+.picture { overflow: auto; margin: 1em 0; max-height: 75vh; border: 1px solid #eee; }
+.picture svg { display: block; }
 pre { font-family: "Cousine", "DejaVu Sans Mono", monospace; font-size: 0.9em;
       background: #f6f6f6; padding: 0.8em; overflow: auto; }
 pre.dot { background: #fffbea; }
 .frame { border-top: 1px solid #eee; }
+.frame h2 { font-size: 1em; margin: 0.6em 0 0; }
 body.js .frame { display: none; border-top: none; }
 body.js .frame.current { display: block; }
+body.js .frame h2 { display: none; }
 .hint { color: #8a6d3b; }
 """
 
+# The pictures keep their natural size (Graphviz's points: 11 pt text is about 15 px) and
+# scroll; zoom changes their width from that size. Each step scrolls its outlined operation
+# into view. Without JavaScript every frame is shown, one below the other.
 _JS = """
 (function () {
   var frames = document.querySelectorAll(".frame");
   var slider = document.getElementById("slider");
   var counter = document.getElementById("counter");
-  var current = 1;
+  var zoomText = document.getElementById("zoom-level");
+  var current = 1, zoom = 1;
+  function natural(svg) {
+    if (!svg.dataset.width) {
+      var box = svg.getBoundingClientRect();
+      svg.dataset.width = box.width; svg.dataset.height = box.height;
+    }
+    return [parseFloat(svg.dataset.width), parseFloat(svg.dataset.height)];
+  }
+  function applyZoom() {
+    var svg = frames[current - 1].querySelector(".picture svg");
+    if (svg) {
+      var size = natural(svg);
+      svg.style.width = (size[0] * zoom) + "px";
+      svg.style.height = (size[1] * zoom) + "px";
+    }
+    zoomText.textContent = Math.round(zoom * 100) + "%";
+  }
+  function focusStep() {
+    var frame = frames[current - 1];
+    var box = frame.querySelector(".picture");
+    var mark = frame.querySelector('.picture [stroke="red"]');
+    if (!box || !mark) { return; }
+    var b = box.getBoundingClientRect(), m = mark.getBoundingClientRect();
+    box.scrollLeft += (m.left + m.width / 2) - (b.left + b.width / 2);
+    box.scrollTop += (m.top + m.height / 2) - (b.top + b.height / 2);
+  }
   function show(k) {
     current = Math.max(1, Math.min(frames.length, k));
     for (var i = 0; i < frames.length; i++) {
@@ -275,36 +310,61 @@ _JS = """
     }
     slider.value = current;
     counter.textContent = "step " + current + " of " + frames.length;
+    applyZoom();
+    focusStep();
   }
+  function setZoom(z) { zoom = Math.max(0.1, Math.min(4, z)); applyZoom(); focusStep(); }
   document.body.classList.add("js");
   slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
   document.getElementById("prev").addEventListener("click", function () { show(current - 1); });
   document.getElementById("next").addEventListener("click", function () { show(current + 1); });
+  function onClick(id, act) { document.getElementById(id).addEventListener("click", act); }
+  onClick("zoom-in", function () { setZoom(zoom * 1.25); });
+  onClick("zoom-out", function () { setZoom(zoom / 1.25); });
+  onClick("zoom-reset", function () { setZoom(1); });
+  document.getElementById("zoom-fit").addEventListener("click", function () {
+    var frame = frames[current - 1], svg = frame.querySelector(".picture svg");
+    if (svg) { setZoom(frame.querySelector(".picture").clientWidth / natural(svg)[0]); }
+  });
   document.addEventListener("keydown", function (e) {
     if (e.target === slider) { return; }  // the slider moves itself with the arrow keys
     if (e.key === "ArrowLeft") { show(current - 1); e.preventDefault(); }
     else if (e.key === "ArrowRight") { show(current + 1); e.preventDefault(); }
     else if (e.key === "Home") { show(1); e.preventDefault(); }
     else if (e.key === "End") { show(frames.length); e.preventDefault(); }
+    else if (e.key === "+" || e.key === "=") { setZoom(zoom * 1.25); }
+    else if (e.key === "-") { setZoom(zoom / 1.25); }
   });
   show(1);
 })();
 """
 
 
-def _page(title: str, header: str, pictures: list[str], texts: list[str], note: str) -> str:
+def _page(
+    title: str,
+    header: str,
+    pictures: list[str],
+    texts: list[str],
+    note: str,
+    links: list[str] | None = None,
+) -> str:
+    """The step-through page: ``pictures`` (inline SVG or DOT), the trace text of each step,
+    and under each picture a link to its own file (``links``, relative names) if given."""
     n = len(pictures)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
         "<body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{html.escape(header)}</p>",
+        "<noscript><p>JavaScript is off: every step is shown below, one after the other."
+        "</p></noscript>",
     ]
     if note:
         parts.append(f'<p class="hint">{html.escape(note)}</p>')
@@ -316,13 +376,26 @@ def _page(title: str, header: str, pictures: list[str], texts: list[str], note: 
         'aria-label="step">',
         '<button type="button" id="next" title="next step (right arrow)">next &#9654;</button>',
         f'<span id="counter">step 1 of {n}</span>',
+        '<span class="zoom">zoom',
+        '<button type="button" id="zoom-out" title="smaller (-)">&minus;</button>',
+        '<span id="zoom-level">100%</span>',
+        '<button type="button" id="zoom-in" title="larger (+)">+</button>',
+        '<button type="button" id="zoom-reset" title="natural size">1:1</button>',
+        '<button type="button" id="zoom-fit" title="fit the width">fit</button>',
+        "</span>",
         "</div>",
     ]
     for k, (picture, text) in enumerate(zip(pictures, texts), start=1):
         current = " current" if k == 1 else ""
         parts += [
             f'<section class="frame{current}" id="frame-{k}" data-step="{k}">',
+            f"<h2>Step {k} of {n}</h2>",
             f'<div class="picture">{picture}</div>',
+        ]
+        if links:
+            name = html.escape(links[k - 1])
+            parts.append(f'<p class="file">This step alone: <a href="{name}">{name}</a></p>')
+        parts += [
             f'<pre class="trace">{html.escape(text)}</pre>',
             "</section>",
         ]
@@ -414,20 +487,81 @@ def save_stepper(
     n = len(frames)
     svgs = _render_all(frames)
     if svgs is not None:
-        for k, svg in enumerate(svgs, start=1):
-            _write(folder / _frame_name(k, n, ".svg"), svg)
+        links = [_frame_name(k, n, ".svg") for k in range(1, n + 1)]
+        for name, svg in zip(links, svgs):
+            _write(folder / name, svg)
         pictures = [_inline_svg(svg, k) for k, svg in enumerate(svgs, start=1)]
         note = ""
     else:
-        for k, frame in enumerate(frames, start=1):
-            _write(folder / _frame_name(k, n, ".dot"), frame.source)
+        links = [_frame_name(k, n, ".dot") for k in range(1, n + 1)]
+        for name, frame in zip(links, frames):
+            _write(folder / name, frame.source)
         pictures = [f'<pre class="dot">{html.escape(frame.source)}</pre>' for frame in frames]
         note = HINT + " Each frame below is its DOT source; paste it into any Graphviz viewer."
         if not quiet:
             print(text_tree(tensor))
             print(HINT, file=sys.stderr)
-    header = trace.to_text().splitlines()[0]
-    title = f"Backward pass from {_root_label(trace)}, step by step"
     page = folder / PAGE
-    _write(page, _page(title, header, pictures, texts, note))
+    _write(page, _page(_title(trace), trace.to_text().splitlines()[0], pictures, texts, note,
+                       links))
     return page
+
+
+def _title(trace: BackwardTrace) -> str:
+    return f"Backward pass from {_root_label(trace)}, step by step"
+
+
+class Stepper:
+    """The step-through page of a backward pass, shown inline in Jupyter.
+
+    ``html`` is the whole page (every picture inline, or the DOT sources without a
+    renderer); Jupyter displays it in an ``<iframe>`` so that its slider, buttons and keys
+    work inside the notebook. Make one with :func:`stepper`.
+    """
+
+    def __init__(self, page: str, steps: int) -> None:
+        self.html = page
+        self.steps = steps
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+                'style="width: 100%; height: 720px; border: 1px solid #ddd;" '
+                f'title="backward pass, {self.steps} steps"></iframe>')
+
+    def __repr__(self) -> str:
+        return f"<Stepper: {self.steps} steps; display it in Jupyter or save_stepper()>"
+
+
+def stepper(tensor: Tensor, trace: BackwardTrace | None = None, **options: Any) -> Stepper:
+    """The backward pass from ``tensor`` step by step, to show inline in Jupyter.
+
+    The same page as :func:`save_stepper` writes (without links to frame files), returned
+    as a :class:`Stepper` that a notebook cell displays. The pass is replayed if ``tensor``
+    was backpropagated already (no ``.grad`` changes), else run (as ``trace_backward``).
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.viz.stepper import stepper
+        >>> x = Tensor([3.0], requires_grad=True, name="x")
+        >>> page = stepper((x * x).sum())
+        >>> page.steps, "<iframe" in page._repr_html_()
+        (2, True)
+    """
+    trace = _check_trace(tensor, trace, "stepper")
+    if not trace.steps:
+        raise InvalidArgumentError(
+            "stepper: the tensor is a leaf, so its backward pass has no step to show; "
+            "pass the result of some operations, e.g. a loss"
+        )
+    frames = backward_frames(tensor, trace, **options)
+    texts = step_texts(trace, options.get("max_elements", 6))
+    texts += [""] * (len(frames) - len(texts))
+    svgs = _render_all(frames)
+    if svgs is not None:
+        pictures = [_inline_svg(svg, k) for k, svg in enumerate(svgs, start=1)]
+        note = ""
+    else:
+        pictures = [f'<pre class="dot">{html.escape(frame.source)}</pre>' for frame in frames]
+        note = HINT
+    page = _page(_title(trace), trace.to_text().splitlines()[0], pictures, texts, note)
+    return Stepper(page, len(frames))

@@ -14,7 +14,7 @@ sum, which is that value's gradient.
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,8 @@ import numpy as np
 from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor
-from .graph import GraphView, summarize, walk_graph
+from .formulas import vjp_text
+from .graph import GraphView, _internal_aliases, summarize, walk_graph
 
 __all__ = ["BackwardStep", "BackwardTrace", "trace_backward"]
 
@@ -37,7 +38,8 @@ class BackwardStep:
         function: the operation itself (a :class:`~tinygrad_edu.autograd.Function`).
         op: its name, e.g. ``"Mul"``.
         output: the label of the tensor it produced.
-        vjp: its backward formula, as its docstring states it.
+        vjp: its backward formula with this step's own names (``dL/dW = g @ x^T``), for the
+            inputs that receive a gradient (see :mod:`tinygrad_edu.viz.formulas`).
         grad_output: g = dL/d(output), the delta arriving here.
         inputs: labels of its inputs (``None`` for constants).
         local: per input, the local derivative dz/dx for elementwise operations (else None).
@@ -59,6 +61,9 @@ class BackwardStep:
 class BackwardTrace:
     """A whole backward pass: the steps in order, every tensor's gradient, and the fan-outs.
 
+    A sequence of its steps: ``for step in trace``, ``len(trace)``, ``trace[0]``,
+    ``trace[-1]``, ``trace[1:3]`` (a list).
+
     Attributes:
         steps: the :class:`BackwardStep` list, in the order the engine ran them.
         grads: ``label -> dL/d(tensor)`` for every tensor the pass reached.
@@ -71,6 +76,15 @@ class BackwardTrace:
     grads: dict[str, np.ndarray]
     contributions: dict[str, list[tuple[int, np.ndarray]]] = field(default_factory=dict)
     view: GraphView | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[BackwardStep]:
+        return iter(self.steps)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self.steps[index]
 
     def fanouts(self) -> dict[str, tuple[list[tuple[int, np.ndarray]], np.ndarray]]:
         """``label -> (contributions, total)`` for each tensor used by several operations."""
@@ -105,7 +119,9 @@ class BackwardTrace:
             "",
         ]
         for step in self.steps:
-            args = ", ".join(name or "const" for name in step.inputs)
+            # A constant shows its value: Mul(w, 2), not Mul(w, const).
+            args = ", ".join(name or summarize(value, 3).replace("\n", " ")
+                             for name, value in zip(step.inputs, step.function.inputs))
             lines.append(f"step {step.index + 1}: {step.output} = {step.op}({args})")
             if step.vjp:
                 lines.append(f"    {step.vjp}")
@@ -129,28 +145,16 @@ class BackwardTrace:
         return self.to_text()
 
 
-def _vjp_text(fn: Function) -> str:
-    """The 'VJP: ...' sentence of an operation's docstring, on one line."""
-    doc = inspect.getdoc(type(fn)) or ""
-    text: list[str] = []
-    for line in doc.splitlines():
-        if not text and "VJP:" in line:
-            text.append(line[line.index("VJP:"):].strip())
-        elif text and line.strip():
-            text.append(line.strip())
-        elif text:
-            break
-    return " ".join(text)
-
-
 def trace_backward(
     tensor: Tensor, grad: Any = None, retain_graph: bool = True
 ) -> BackwardTrace:
-    """Run the backward pass from ``tensor`` and record every step of it.
+    """The backward pass from ``tensor``, every step of it recorded.
 
-    This is a real backward pass: leaves' ``.grad`` receive their gradients as with
-    ``tensor.backward(grad)``. The graph is kept (``retain_graph=True``) so that it can still
-    be drawn with the trace: ``draw_graph(tensor, trace=trace)``.
+    Before any backward pass from ``tensor`` this is the real pass: leaves' ``.grad``
+    receive their gradients as with ``tensor.backward(grad)``, and the graph is kept
+    (``retain_graph=True``) for a second look. After ``tensor.backward()`` (with or without
+    ``retain_graph``) the pass is replayed instead, from the gradient it started with unless
+    ``grad`` is given, and no ``.grad`` changes: tracing never adds a gradient twice.
 
     Args:
         tensor: the output; one element, or give ``grad``.
@@ -162,10 +166,14 @@ def trace_backward(
         >>> from tinygrad_edu.viz import trace_backward
         >>> x = Tensor([3.0], requires_grad=True, name="x")
         >>> trace = trace_backward((x * x).sum())
-        >>> [step.op for step in trace.steps]
-        ['Sum', 'Mul']
+        >>> len(trace), [step.op for step in trace]
+        (2, ['Sum', 'Mul'])
+        >>> trace[1].vjp
+        'VJP: dL/dx = g * x'
         >>> trace.grads["x"].tolist()        # x fans out into Mul twice: 3 + 3
         [6.0]
+        >>> x.grad.tolist(), trace_backward((x * x).sum()).grads["x"].tolist()
+        ([6.0], [6.0])
     """
     view = walk_graph(tensor)
     g = autograd._seed_gradient(tensor, grad, False, "trace_backward")
@@ -173,9 +181,18 @@ def trace_backward(
     grads: dict[str, np.ndarray] = {}
     contributions: dict[str, list[tuple[int, np.ndarray]]] = {}
 
+    # The reshapes @ makes of 1-D operands are not the user's steps: they are left out, and
+    # the matrix product is told with the user's tensors (its operands, its result).
+    aliases, internal = _internal_aliases(view)
+
     def record(node: Tensor, fn: Function, g: Any, in_grads: tuple[Any, ...]) -> None:
-        label = view.label(node)
-        grads[label] = np.array(g)
+        if id(fn) in internal:
+            if id(node) not in aliases:  # the product reshaped back: the user's result
+                grads[view.label(node)] = np.array(g)
+            return
+        shown = aliases.get(id(node), node)
+        label = view.label(shown)
+        grads[label] = np.array(g).reshape(shown.shape)
         local: list[Any] = [None] * len(fn.inputs)
         if fn.elementwise:
             ones = fn.backward(np.ones_like(g), node.data, *fn.arrays)
@@ -183,17 +200,29 @@ def trace_backward(
             local = [None if d is None else np.array(d) for d in ones]
         names, sent = [], []
         for parent, need, gi in zip(fn.inputs, fn.needs_input_grad, in_grads):
-            names.append(view.label(parent) if isinstance(parent, Tensor) else None)
+            user = aliases.get(id(parent), parent) if isinstance(parent, Tensor) else None
+            names.append(view.label(user) if user is not None else None)
             if not need or gi is None:
                 sent.append(None)
                 continue
             fitted = np.array(autograd._fit_gradient(gi, parent.data, fn))
+            if user is not parent:
+                fitted = fitted.reshape(user.shape)
             sent.append(fitted)
-            contributions.setdefault(view.label(parent), []).append((len(steps), fitted))
-        steps.append(BackwardStep(len(steps), fn, fn.name, label, _vjp_text(fn),
+            contributions.setdefault(view.label(user), []).append((len(steps), fitted))
+        operands = [name if name is not None else summarize(parent, 3).replace("\n", " ")
+                    for name, parent in zip(names, fn.inputs)]
+        vjp = vjp_text(fn, operands, label, [s is not None for s in sent])
+        steps.append(BackwardStep(len(steps), fn, fn.name, label, vjp,
                                   grads[label], names, local, sent))
 
-    autograd._run_backward(tensor, g, False, retain_graph, wanted=None, hook=record)
+    seed = getattr(tensor._ctx, "seed", None) if tensor._ctx is not None else None
+    if seed is not None:  # backpropagated already: replay the pass, write no .grad
+        if grad is None:
+            g = seed
+        autograd.replay_backward(tensor, g, record)
+    else:
+        autograd._run_backward(tensor, g, False, retain_graph, wanted=None, hook=record)
     for label, parts in contributions.items():  # leaves: the sum of what they received
         if label not in grads:
             grads[label] = np.sum([part for _, part in parts], axis=0)
