@@ -59,6 +59,7 @@ def plot_validation_curve(
     path: str | os.PathLike[str] | None = None,
     title: str | None = None,
     log_x: bool = True,
+    log_y: bool = False,
     figsize: tuple[float, float] = DEFAULT_FIGSIZE,
     dpi: float = DEFAULT_DPI,
 ) -> Figure:
@@ -75,6 +76,7 @@ def plot_validation_curve(
         path: also write the figure there (PNG, PDF, SVG ... by extension).
         title: the axes' title.
         log_x: a logarithmic x axis (the natural one for a learning rate).
+        log_y: a logarithmic y axis (when a too large rate makes the loss explode).
         figsize, dpi: size of a new figure and pixels per inch.
 
     Raises:
@@ -158,6 +160,8 @@ def plot_validation_curve(
         )  # fmt: skip
     if log_x:
         ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
     ax.set_xlabel(param)
     ax.set_ylabel(f"{metric} (mean ± std over {result.k} folds)")
     if title is not None:
