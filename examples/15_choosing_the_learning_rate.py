@@ -26,6 +26,7 @@ from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
 from tinygrad_edu.tune import grid_search, plot_training_curves, plot_validation_curve
 
+
 def total_loss(scores: Tensor, labels: np.ndarray) -> Tensor:
     """The note's total loss L = sum_i -log p_(y_i)."""
     return cross_entropy(scores, labels, reduction="sum")

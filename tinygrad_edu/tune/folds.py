@@ -67,7 +67,7 @@ def make_folds(
         if counts[smallest] < k:
             raise InvalidArgumentError(
                 f"{op}: k={k} stratified folds need at least {k} samples of every class, but "
-                f"class {classes[smallest]!r} has only {counts[smallest]}; use k <= "
+                f"class {classes[smallest].item()!r} has only {counts[smallest]}; use k <= "
                 f"{counts[smallest]}, more data, or stratify=False"
             )
         # One class after another, each in a random order, dealt round-robin: every fold gets
