@@ -86,7 +86,7 @@ def run_sweep_benchmark(settings: SweepSettings = SWEEP, log: Any = print) -> di
     common = {"k": settings.k, "epochs": settings.epochs, "batch_size": 30, "seed": 0,
               "progress": False, "preprocess": "standardize"}  # fmt: skip
     cluster = distributed.LocalCluster(
-        n_workers=settings.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=settings.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = distributed.Client(cluster)
 

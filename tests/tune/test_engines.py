@@ -68,7 +68,7 @@ def test_a_trial_failing_in_a_worker_process_is_recorded(blobs):
 def test_dask_local_cluster_gives_the_sequential_numbers(mlp_build, blobs, reference):
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     try:
         with distributed.Client(cluster) as client:

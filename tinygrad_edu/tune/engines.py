@@ -139,7 +139,7 @@ def _dask(
     if client is None:
         workers = (os.cpu_count() or 1) if n_jobs in (None, -1) else int(n_jobs)
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(cluster)
         owned += [client, cluster]
