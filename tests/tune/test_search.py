@@ -313,3 +313,30 @@ def test_the_text_table_has_a_row_per_setting_and_marks_the_best(build, blobs):
     lines = text.splitlines()
     assert len(lines) == 4
     assert lines[3].startswith("| * | lr=0.3 |") and lines[2].startswith("|  | lr=0.0001 |")
+
+
+def test_the_progress_bar_counts_trials_and_shows_the_best_score(build, blobs, capsys):
+    X, y = blobs
+    result = sweep(build, X, y, grid={"lr": [1e-4, 0.3]}, progress=True)
+    err = capsys.readouterr().err
+    assert "grid_search" in err and "6/6" in err
+    best_trial = min(t.val_loss for t in result.trials)
+    assert f"best val_loss={best_trial:.4g}" in err
+
+
+def test_regression_targets_have_no_accuracy_and_plain_folds():
+    from tinygrad_edu.losses import mse_loss
+    from tinygrad_edu.nn import Linear
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 2)).astype(np.float32)
+    y = (X @ np.array([[2.0], [-1.0]], dtype=np.float32)).astype(np.float32)
+
+    def build(lr, rng):
+        model = Linear(2, 1, rng=rng)
+        return model, mse_loss, SGD(model.parameters(), lr=lr)
+
+    result = sweep(build, X, y, grid={"lr": [1e-3, 0.1]}, epochs=20)
+    assert [row["mean_val_accuracy"] for row in result.table] == [None, None]
+    assert result.best_params == {"lr": 0.1}
+    assert result.table[1]["mean_val_loss"] < 0.1 * result.table[0]["mean_val_loss"]

@@ -11,8 +11,9 @@
   ``"tcp://10.0.0.1:8786"``; without one, a ``LocalCluster`` is started for the sweep and closed
   after it (``pip install 'tinygrad_edu[dask]'``).
 * ``"ray"``: Ray tasks, on the Ray instance already initialised, on the cluster at the address
-  given as ``client=``, or on a local Ray started for the sweep (``pip install
-  'tinygrad_edu[ray]'``).
+  given as ``client=``, or on a local Ray started for the sweep and shut down after it
+  (``pip install 'tinygrad_edu[ray]'``; the test suite runs it when Ray is installed, as the
+  dev extra does).
 
 Every engine runs the same :func:`~tinygrad_edu.tune.trial.run_trial` on the same arguments, so
 the numbers do not depend on the engine. Closing the iterator (or Ctrl-C while it waits)

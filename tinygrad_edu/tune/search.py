@@ -217,6 +217,12 @@ def grid_search(
             the whole training fold), ``shuffle`` (True), ``preprocess`` (None,
             "standardize", "whiten", or an unfitted Standardizer or Whitener).
 
+    Worker processes receive ``build`` pickled by cloudpickle: a function of your script or
+    notebook is sent by value, one of an installed module by reference (the workers must be
+    able to import it). A script whose sweep starts a Dask LocalCluster must guard its top
+    level with ``if __name__ == "__main__":``, as Python's "spawn" start method requires;
+    joblib's loky workers and Ray need no such guard.
+
     Returns:
         A :class:`~tinygrad_edu.tune.SearchResult`.
 
