@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from _shared import claim, parse_args, save
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -117,6 +118,11 @@ def main(argv: list[str] | None = None) -> None:
         result, metric="loss", ax=ax_train, log_y=True,
         title=f"training loss per step, mean over {k} folds",
     )  # fmt: skip
+    # one colour per rate, from dark (small) to yellow (large), instead of a repeating cycle
+    colours = colormaps["viridis"](np.linspace(0, 1, len(ax_train.lines)))
+    for line, colour in zip(ax_train.lines, colours):
+        line.set_color(colour)
+    ax_train.set_xlabel("step (one full-batch epoch)")
     ax_train.legend(fontsize=7, ncol=2)
     save(fig, args, __file__)
 

@@ -101,14 +101,11 @@ def _sweep(
     check_backend(backend, client, n_jobs, build, op)
     _check_build(build, settings[0], seed, op)
 
-    trials = [
-        Trial(i, s, params, f, trial_seed(seed, i), train_idx, val_idx)
-        for i, (s, params, f, (train_idx, val_idx)) in enumerate(
-            (s, params, f, fold)
-            for s, params in enumerate(settings)
-            for f, fold in enumerate(folds)
-        )
-    ]
+    trials: list[Trial] = []
+    for s, params in enumerate(settings):  # settings outer, folds inner: the trial index
+        for f, (train_idx, val_idx) in enumerate(folds):
+            i = len(trials)
+            trials.append(Trial(i, s, params, f, trial_seed(seed, i), train_idx, val_idx))
     result = SearchResult(
         settings, [], k=int(k), seed=seed, score=score, backend=backend,
         fit_options=options.describe(),
