@@ -217,6 +217,22 @@ def run_trials(
 
     The order of the results is the order the trials finish in (sort by ``index`` for the
     order of the grid). Call :func:`check_backend` first: this function assumes valid input.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu.losses import cross_entropy
+        >>> from tinygrad_edu.nn import Linear
+        >>> from tinygrad_edu.optim import SGD
+        >>> from tinygrad_edu.tune.engines import run_trials
+        >>> from tinygrad_edu.tune.trial import FitOptions, Trial
+        >>> def build(lr, rng):
+        ...     model = Linear(1, 2, rng=rng)
+        ...     return model, cross_entropy, SGD(model.parameters(), lr=lr)
+        >>> X, y = np.array([[-1.0], [-2.0], [1.0], [2.0]]), np.array([0, 0, 1, 1])
+        >>> trial = Trial(0, 0, {"lr": 0.5}, 0, 7, np.array([0, 2]), np.array([1, 3]))
+        >>> [r.status for r in run_trials([trial], X, y, build, FitOptions(epochs=3),
+        ...                               np.float32, backend="sequential")]
+        ['ok']
     """
     args = (X, y, build, options, dtype)
     if backend == "sequential":

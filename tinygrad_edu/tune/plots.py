@@ -194,6 +194,16 @@ def plot_training_curves(
     Raises:
         InvalidArgumentError: an unknown metric, or no trial with a recorded epoch.
         ImportError: matplotlib is not installed.
+
+    Example:
+        >>> from tinygrad_edu.train import History
+        >>> from tinygrad_edu.tune import SearchResult, TrialResult, plot_training_curves
+        >>> runs = [History([], [{"val_loss": v} for v in curve]) for curve in ([3, 2], [5, 4])]
+        >>> trials = [TrialResult(f, 0, {"lr": 0.1}, f, 0, "ok", history=h)
+        ...           for f, h in enumerate(runs)]
+        >>> fig = plot_training_curves(SearchResult([{"lr": 0.1}], trials, k=2, seed=0))
+        >>> fig.axes[0].lines[0].get_ydata().tolist()
+        [4.0, 3.0]
     """
     op = "plot_training_curves"
     if metric not in _CURVES:
