@@ -58,7 +58,7 @@ def _check_build(build: Any, first: dict[str, Any], seed: int, op: str) -> None:
             "wherever build gets them; give build an rng parameter and pass it to the model "
             "(MLP(..., rng=rng)) to make every trial reproducible",
             TuneWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of grid_search or cross_validate
         )
     call_build(build, first, as_generator(seed), op)  # raises a clear error for a wrong return
 
