@@ -42,7 +42,7 @@ def build(lr: float, rng: np.random.Generator) -> tuple[MLP, object, SGD]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv)
     if args.fast:
-        rates, k, steps, backend = [1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 1.0], 3, 100, "sequential"
+        rates, k, steps, backend = [1e-4, 1e-3, 1e-2, 3e-2, 1.0], 3, 60, "sequential"
     else:
         rates, k, steps, backend = [float(f"{r:.1g}") for r in np.logspace(-4, 0, 13)], 5, 200, (
             "processes"

@@ -10,6 +10,7 @@ pytest.importorskip("matplotlib")
 
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 
+from tinygrad_edu.data import make_blobs  # noqa: E402
 from tinygrad_edu.errors import InvalidArgumentError  # noqa: E402
 from tinygrad_edu.tune import (  # noqa: E402
     SearchResult,
@@ -19,8 +20,8 @@ from tinygrad_edu.tune import (  # noqa: E402
 )
 
 
-@pytest.fixture
-def result(blobs):
+@pytest.fixture(scope="module")
+def result():
     good = make_build()
 
     def build(lr, rng, momentum=0.0):
@@ -30,7 +31,8 @@ def result(blobs):
         return model, loss_fn, optimizer
 
     grid = {"lr": [1e-3, 0.03, 0.3, 30.0], "momentum": [0.0, 0.9]}
-    return grid_search(build, grid, *blobs, k=3, epochs=4, backend="sequential", progress=False)
+    X, y = make_blobs(n_samples=60, centers=3, std=2.0, rng=0)  # the blobs fixture's data
+    return grid_search(build, grid, X, y, k=3, epochs=4, backend="sequential", progress=False)
 
 
 def test_validation_curve_draws_means_with_fold_spread_on_a_log_axis(result, tmp_path):
