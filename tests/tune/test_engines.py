@@ -12,7 +12,9 @@ import pytest
 from conftest import make_build, trial_numbers
 
 import tinygrad_edu
-from tinygrad_edu.tune import grid_search
+from tinygrad_edu.tune import grid_search, make_folds, trial_seed
+from tinygrad_edu.tune.engines import run_trials
+from tinygrad_edu.tune.trial import FitOptions, Trial
 
 GRID = {"lr": [0.01, 0.3, 3.0], "momentum": [0.0, 0.9]}
 
@@ -25,6 +27,25 @@ def sweep(build, X, y, **kwargs):
 @pytest.fixture
 def reference(mlp_build, blobs):
     return trial_numbers(sweep(mlp_build, *blobs, backend="sequential"))
+
+
+def test_the_order_the_trials_run_in_changes_no_number(mlp_build, blobs):
+    X, y = blobs
+    trials = [
+        Trial(i, i // 2, {"lr": lr}, i % 2, trial_seed(3, i), train, val)
+        for i, (lr, (train, val)) in enumerate(
+            (lr, fold) for lr in (0.03, 0.3) for fold in make_folds(y, 2, 3)
+        )
+    ]
+    options = FitOptions(epochs=2)
+
+    def run(order):
+        results = run_trials(order, X, y, mlp_build, options, np.float32, backend="sequential")
+        return sorted(
+            ((r.index, r.val_loss, tuple(r.history.losses)) for r in results), key=lambda r: r[0]
+        )
+
+    assert run(trials) == run(trials[::-1]) == run(trials[1::2] + trials[::2])
 
 
 def test_threads_give_the_sequential_numbers(mlp_build, blobs, reference):

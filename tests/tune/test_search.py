@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_build, trial_numbers
 
-from tinygrad_edu.data import DataLoader, Standardizer
+from tinygrad_edu.data import DataLoader, Standardizer, Whitener
 from tinygrad_edu.errors import InvalidArgumentError
 from tinygrad_edu.losses import cross_entropy
 from tinygrad_edu.nn import Linear
@@ -59,7 +59,16 @@ def test_a_trial_is_fit_on_the_training_folds_measured_on_the_held_out_one(build
     assert row["std_val_loss"] == pytest.approx(np.std(losses), rel=1e-12)
 
 
-def test_the_standardizer_sees_the_training_folds_only(blobs):
+@pytest.mark.parametrize(
+    "preprocess, fresh",
+    [
+        ("standardize", Standardizer),
+        ("whiten", Whitener),
+        (Whitener("zca"), lambda: Whitener("zca")),
+    ],
+    ids=["standardize", "whiten", "a Whitener"],
+)
+def test_the_preprocessing_sees_the_training_folds_only(blobs, preprocess, fresh):
     X, y = blobs
     seen = {"train": [], "eval": []}
 
@@ -74,10 +83,10 @@ def test_the_standardizer_sees_the_training_folds_only(blobs):
         return model, cross_entropy, SGD(layer.parameters(), lr=0.1)
 
     cross_validate(
-        build, X, y, k=3, epochs=1, batch_size=None, shuffle=False, preprocess="standardize"
+        build, X, y, k=3, epochs=1, batch_size=None, shuffle=False, preprocess=preprocess
     )
     for f, (train, val) in enumerate(make_folds(y, 3, 0)):
-        scaler = Standardizer().fit(X[train])
+        scaler = fresh().fit(X[train])
         np.testing.assert_allclose(seen["train"][f], scaler.transform(X[train]), rtol=1e-6)
         # the validation fold is scaled with the training fold's statistics, not its own
         np.testing.assert_allclose(seen["eval"][f], scaler.transform(X[val]), rtol=1e-6)
@@ -251,6 +260,7 @@ def test_a_build_returning_the_wrong_thing_fails_before_any_trial(blobs, returne
         ({"score": "loss"}, "score must be one of"),
         ({"seed": -1}, "seed must be a non-negative int"),
         ({"n_jobs": 0}, "n_jobs must be"),
+        ({"stratify": "yes"}, "stratify must be True, False or None"),
     ],
 )
 def test_bad_input_is_refused_before_any_trial(build, blobs, kwargs, match):

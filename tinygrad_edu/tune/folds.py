@@ -53,6 +53,10 @@ def make_folds(
         raise InvalidArgumentError(f"{op}: k (the number of folds) must be an int >= 2; got {k!r}")
     k = int(k)
     n = len(y)
+    if stratify is not None and not isinstance(stratify, (bool, np.bool_)):
+        raise InvalidArgumentError(
+            f"{op}: stratify must be True, False or None (stratify class labels); got {stratify!r}"
+        )
     if stratify is None:
         stratify = is_class_labels(y)
     if stratify and y.ndim != 1:

@@ -207,7 +207,7 @@ def grid_search(
             LocalCluster or local Ray started when no client is given.
         score: "val_loss" (the lowest mean wins) or "val_accuracy" (the highest wins).
         refit: train the best setting again on all of X, y: ``result.best_model`` (and
-            ``result.preprocessor`` for new inputs).
+            ``result.preprocessor`` for new inputs); not after an interrupted sweep.
         progress: a tqdm bar over the trials, with the best score so far.
         stratify: stratified folds; None: exactly when ``y`` holds integer class labels.
         **fit_kwargs: how each trial trains: ``epochs`` (10), ``batch_size`` (32; None for
