@@ -12,7 +12,7 @@ import pytest
 from conftest import make_build, trial_numbers
 
 import tinygrad_edu
-from tinygrad_edu.tune import grid_search, make_folds, trial_seed
+from tinygrad_edu.tune import TuneWarning, grid_search, make_folds, trial_seed
 from tinygrad_edu.tune.engines import run_trials
 from tinygrad_edu.tune.trial import FitOptions, Trial
 
@@ -126,3 +126,27 @@ def test_ray_gives_the_sequential_numbers(mlp_build, blobs, reference):
         assert ray.is_initialized()  # the caller's Ray stays up
     finally:
         ray.shutdown()
+
+
+def test_a_worker_process_that_dies_loses_its_trials_not_the_finished_ones(blobs):
+    good = make_build()
+
+    def build(lr, rng, momentum=0.0):
+        model, loss_fn, optimizer = good(lr, rng, momentum)
+        if lr > 1:
+
+            def crash(x):
+                import os
+
+                os._exit(3)  # the worker process dies in the middle of its trial
+
+            return crash, loss_fn, optimizer
+        return model, loss_fn, optimizer
+
+    with pytest.warns(TuneWarning, match="'processes' engine stopped after .* trials"):
+        result = sweep(build, *blobs, backend="processes", n_jobs=2)
+    assert len(result.trials) == 18  # every trial is accounted for
+    lost = [t for t in result.trials if t.status == "failed"]
+    assert {t.params["lr"] for t in lost} >= {3.0}
+    assert all("the engine lost the trial" in t.error for t in lost)
+    assert all(t.ok for t in result.trials if t not in lost)

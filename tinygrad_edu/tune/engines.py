@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from .trial import FitOptions, Trial, TrialResult, run_trial
 
-__all__ = ["BACKENDS", "check_backend", "run_trials"]
+__all__ = ["BACKENDS", "check_backend", "lost_trial", "run_trials"]
 
 BACKENDS = ("sequential", "threads", "processes", "dask", "ray")
 _EXTRA = {"threads": "tune", "processes": "tune", "dask": "dask", "ray": "ray"}
@@ -58,12 +58,13 @@ def _cloudpickle() -> Any:
 
 
 def check_backend(
-    backend: Any, client: Any, n_jobs: Any, build: Any, op: str
+    backend: Any, client: Any, n_jobs: Any, payload: Any, op: str
 ) -> None:
     """Everything about the engine that can be checked before a trial starts.
 
     The backend's name, its package being installed, ``client`` fitting the backend,
-    ``n_jobs``, and (for engines in other processes) that ``build`` can be sent there.
+    ``n_jobs``, and (for engines in other processes) that ``payload``, what every task
+    carries (build and the grid's values), can be sent there.
     """
     if backend not in BACKENDS:
         raise InvalidArgumentError(
@@ -97,16 +98,16 @@ def check_backend(
         )
     if backend in ("processes", "dask", "ray"):
         try:
-            _cloudpickle().dumps(build)
+            _cloudpickle().dumps(payload)
         except Exception as exc:
             raise InvalidArgumentError(
-                f"{op}: build cannot be sent to worker processes ({type(exc).__name__}: {exc}); "
-                "define it at module level without references to open files or locks, or use "
-                "backend='threads' or 'sequential'"
+                f"{op}: build or a value of the grid cannot be sent to worker processes "
+                f"({type(exc).__name__}: {exc}); keep open files, locks and the like out of "
+                "them, or use backend='threads' or 'sequential'"
             ) from None
 
 
-def _failed(trial: Trial, exc: BaseException) -> TrialResult:
+def lost_trial(trial: Trial, exc: BaseException) -> TrialResult:
     """The result of a trial whose task itself failed (a worker died, a lost connection)."""
     return TrialResult(
         trial.index, trial.setting, trial.params, trial.fold, trial.seed, "failed",
@@ -159,7 +160,7 @@ def _dask(
             try:
                 yield future.result()
             except Exception as exc:
-                yield _failed(futures[future], exc)
+                yield lost_trial(futures[future], exc)
     finally:
         pending = [f for f in futures if not f.done()]
         if pending:
@@ -194,7 +195,7 @@ def _ray(
                 try:
                     yield ray.get(ref)
                 except Exception as exc:
-                    yield _failed(refs[ref], exc)
+                    yield lost_trial(refs[ref], exc)
     finally:
         for ref in pending:
             ray.cancel(ref)

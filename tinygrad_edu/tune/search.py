@@ -26,7 +26,7 @@ from ..data.loader import _paired
 from ..errors import InvalidArgumentError
 from ..nn.init import as_generator
 from ..tensor import get_default_dtype
-from .engines import check_backend, run_trials
+from .engines import check_backend, lost_trial, run_trials
 from .folds import make_folds
 from .grid import expand_grid
 from .results import SCORES, SearchResult
@@ -98,7 +98,7 @@ def _sweep(
         )
     options = FitOptions.from_kwargs(fit_kwargs, op)
     folds = make_folds(y, k, seed, stratify, op)
-    check_backend(backend, client, n_jobs, build, op)
+    check_backend(backend, client, n_jobs, (build, settings, options), op)
     _check_build(build, settings[0], seed, op)
 
     trials: list[Trial] = []
@@ -138,6 +138,17 @@ def _sweep(
             f"\n{op}: interrupted; returning the {len(finished)} of {len(trials)} trials that "
             "finished",
             file=sys.stderr,
+        )
+    except Exception as exc:
+        # The engine itself broke (a worker process died, so joblib stops the whole batch):
+        # keep what finished, and record every other trial as lost with the engine's error.
+        done = {t.index for t in finished}
+        finished += [lost_trial(t, exc) for t in trials if t.index not in done]
+        warnings.warn(
+            f"{op}: the {backend!r} engine stopped after {len(done)} of {len(trials)} trials "
+            f"({type(exc).__name__}: {exc}); the others are recorded as failed",
+            TuneWarning,
+            stacklevel=3,
         )
     finally:
         close = getattr(stream, "close", None)
