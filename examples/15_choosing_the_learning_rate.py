@@ -9,7 +9,8 @@ noise 0.2), a 2-16-2 tanh network trained by full-batch gradient descent on the 
 cross-entropy, as in lesson 03, for eta from 10^-4 to 1 (three rates a decade). Each rate is
 trained k times, once per fold of a stratified 5-fold split, with the inputs standardised on the
 training folds only, and measured on the fold it has not seen. The trials run on local worker
-processes (joblib); a seed makes every trial's numbers the same on any engine.
+processes (joblib; with --fast, fewer and shorter trials one after another in this process); a
+seed makes every trial's numbers the same on any engine.
 """
 
 from __future__ import annotations
