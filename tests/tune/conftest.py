@@ -4,7 +4,6 @@ The builders are made inside functions, so cloudpickle sends them to worker proc
 (a worker need not import this file).
 """
 
-import numpy as np
 import pytest
 
 from tinygrad_edu.data import make_blobs
@@ -47,7 +46,3 @@ def trial_numbers(result):
          None if t.history is None else tuple(t.history.losses))
         for t in result.trials
     ]  # fmt: skip
-
-
-def as_array(rows, key):
-    return np.array([row[key] for row in rows], dtype=np.float64)
