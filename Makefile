@@ -41,9 +41,11 @@ test-all: $(STAMP)
 # OPENBLAS_CORETYPE slows a current numpy where it is set: unset it for the timings only.
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.sweep
 
 bench-quick: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run --quick
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.sweep --quick
 
 # The pictures the README shows, made by the library itself (never by hand).
 docs: $(STAMP)

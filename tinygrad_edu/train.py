@@ -32,6 +32,25 @@ class TrainingWarning(UserWarning):
     """Training stopped or went wrong in a way worth telling (a NaN loss)."""
 
 
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as JSON to ``path``, atomically (a temporary file, then a rename).
+
+    A reader never sees half a file, and a crash leaves the previous file intact. History files
+    and sweep results (``tinygrad_edu.tune``) are written through here.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".history-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 @dataclass
 class History:
     """What happened during :func:`fit`.
@@ -123,17 +142,7 @@ class History:
 
         NaN losses are written as ``NaN`` (Python's json reads them back).
         """
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".history-", suffix=".json", dir=folder)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.to_dict(), f, indent=1)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
