@@ -25,7 +25,7 @@ from .autograd import no_grad
 from .errors import InvalidArgumentError, ShapeError
 from .tensor import Tensor
 
-__all__ = ["History", "TrainingWarning", "accuracy", "evaluate", "fit"]
+__all__ = ["History", "TrainingWarning", "accuracy", "evaluate", "fit", "predict", "write_json"]
 
 
 class TrainingWarning(UserWarning):
@@ -182,7 +182,7 @@ def _correct(out: np.ndarray, y: np.ndarray, threshold: float) -> int:
     return int(np.sum(np.where(scores > threshold, 1, low) == y.reshape(len(y))))
 
 
-def _predict(model: Any, X: Any) -> np.ndarray:
+def predict(model: Any, X: Any) -> np.ndarray:
     """The model's output on X in eval mode, recording nothing; the mode is restored."""
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
@@ -219,13 +219,13 @@ def accuracy(model: Any, X: Any, y: Any, threshold: float = 0.0) -> float:
         raise ShapeError(f"accuracy: X has {len(X)} samples but y has {len(y)}")
     if len(y) == 0:
         raise ShapeError("accuracy: no samples")
-    return _correct(_predict(model, X), y, threshold) / len(y)
+    return _correct(predict(model, X), y, threshold) / len(y)
 
 
 def evaluate(model: Any, loss_fn: Any, X: Any, y: Any) -> tuple[float, float | None]:
     """Loss and accuracy (None for regression) of the model on (X, y), in eval mode."""
     y = y.data if isinstance(y, Tensor) else np.asarray(y)
-    out = _predict(model, X.data if isinstance(X, Tensor) else X)
+    out = predict(model, X.data if isinstance(X, Tensor) else X)
     with no_grad():
         loss = float(loss_fn(Tensor(out), y).item())
     acc = _correct(out, y, 0.0) / len(y) if _is_classification(out, y) else None

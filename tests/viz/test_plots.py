@@ -21,7 +21,7 @@ from tinygrad_edu.errors import InvalidArgumentError, ShapeError  # noqa: E402
 from tinygrad_edu.losses import cross_entropy, mse_loss  # noqa: E402
 from tinygrad_edu.nn import MLP, Dropout, Linear, Sequential, Tanh  # noqa: E402
 from tinygrad_edu.optim import SGD, Adam  # noqa: E402
-from tinygrad_edu.train import History, _predict, fit  # noqa: E402
+from tinygrad_edu.train import History, fit, predict  # noqa: E402
 from tinygrad_edu.viz.plots import (  # noqa: E402
     plot_decision_boundary,
     plot_history,
@@ -457,7 +457,7 @@ def test_decision_boundary_of_a_trained_mlp(tmp_path, moons_model):
     # the painted class agrees with the model's argmax where the model is confident
     rng = np.random.default_rng(1)
     probe = rng.uniform(X.min(axis=0), X.max(axis=0), size=(300, 2)).astype(np.float32)
-    scores = _predict(model, probe)
+    scores = predict(model, probe)
     confident = np.abs(scores[:, 1] - scores[:, 0]) > 1.0
     assert confident.sum() > 100
     np.testing.assert_array_equal(
@@ -485,7 +485,7 @@ def test_decision_boundary_three_classes_and_modes():
     # the regions follow eval-mode predictions (no dropout noise) at the blob centres
     centres = np.array([X[y == k].mean(axis=0) for k in range(3)])
     np.testing.assert_array_equal(region_classes(ax, centres), [0, 1, 2])
-    np.testing.assert_array_equal(region_classes(ax, centres), _predict(model, centres).argmax(1))
+    np.testing.assert_array_equal(region_classes(ax, centres), predict(model, centres).argmax(1))
 
 
 def test_decision_boundary_records_no_graph(moons_model):

@@ -21,18 +21,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..viz.plots import (
+from ..viz.figure import (
     DEFAULT_DPI,
     DEFAULT_FIGSIZE,
-    _check_ax,
-    _check_figsize,
-    _check_path,
-    _check_title,
-    _matplotlib,
-    _new_axes,
-    _save,
-    plot_history,
+    check_ax,
+    check_figsize,
+    check_path,
+    check_title,
+    matplotlib_classes,
+    new_axes,
+    save_figure,
 )
+from ..viz.history_plot import plot_history
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -114,11 +114,11 @@ def plot_validation_curve(
             f"{op}: a log axis needs positive values of {param!r}; got {min(values)}. Pass "
             "log_x=False"
         )
-    _check_ax(ax, op)
-    _check_title(title, op)
-    figsize, dpi = _check_figsize(figsize, dpi, op)
-    _, canvas_cls = _matplotlib(op)
-    target = _check_path(path, canvas_cls, op)
+    check_ax(ax, op)
+    check_title(title, op)
+    figsize, dpi = check_figsize(figsize, dpi, op)
+    _, canvas_cls = matplotlib_classes(op)
+    target = check_path(path, canvas_cls, op)
 
     rows = result.table
     try:
@@ -130,7 +130,7 @@ def plot_validation_curve(
         others = {k: v for k, v in row["params"].items() if k != param}
         groups.setdefault(_label(others) if others else "", []).append(row)
 
-    fig, ax = _new_axes(ax, figsize, dpi, op)
+    fig, ax = new_axes(ax, figsize, dpi, op)
     broken_x: list[float] = []
     for name, members in groups.items():
         members = sorted(members, key=lambda r: float(r["params"][param]))
@@ -168,7 +168,7 @@ def plot_validation_curve(
         ax.set_title(title)
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
-    _save(fig, target, dpi)
+    save_figure(fig, target, dpi)
     return fig
 
 
