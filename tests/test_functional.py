@@ -12,7 +12,7 @@ import pytest
 
 from tinygrad_edu import Tensor, no_grad
 from tinygrad_edu.errors import ShapeError
-from tinygrad_edu.functional import grad, hessian, hvp, jacobian, value_and_grad
+from tinygrad_edu.functional import grad, hessian, hvp, jacobian, jacobian_rows, value_and_grad
 
 
 def randn(*shape, seed=0):
@@ -295,3 +295,13 @@ def test_grad_of_a_non_scalar_function_names_the_shape(make):
 def test_hessian_of_a_non_scalar_function_names_the_shape():
     with pytest.raises(ShapeError, match=re.escape("(3,)")):
         hessian(lambda x: x * x, np.ones(3))
+
+
+def test_jacobian_rows_over_several_leaves_in_order():
+    # out = (a0 * b, a1 * b): d out / d (a0, a1, b) = [[b, 0, a0], [0, b, a1]]
+    a = Tensor([2.0, 3.0], requires_grad=True, dtype=np.float64)
+    b = Tensor(5.0, requires_grad=True, dtype=np.float64)
+    c = Tensor([7.0], requires_grad=True, dtype=np.float64)  # out does not depend on c
+    rows = jacobian_rows(a * b, [a, b, c])
+    assert rows.tolist() == [[5.0, 0.0, 2.0, 0.0], [0.0, 5.0, 3.0, 0.0]]
+    assert jacobian_rows(Tensor([1.0, 2.0]), [a]).tolist() == [[0.0, 0.0], [0.0, 0.0]]

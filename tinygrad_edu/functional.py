@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -143,16 +143,47 @@ def jacobian(f: Fn, x: Any) -> np.ndarray:
     return _jacobian_of(out, leaf)
 
 
+def jacobian_rows(out: Tensor, leaves: Sequence[Tensor], dtype: Any = None) -> np.ndarray:
+    """The Jacobian of ``out`` with respect to ``leaves``, one backward pass per row.
+
+    Row i is d out_i / d (leaves, flattened and concatenated): the backward pass with the
+    one-hot upstream gradient e_i. The graph of ``out`` is kept between passes. Applied to a
+    gradient recorded with ``create_graph=True`` it gives the Hessian (:func:`hessian`, and
+    the Newton optimiser).
+
+    Args:
+        out: a Tensor (any shape; rows in row-major order of its elements).
+        leaves: the Tensors to differentiate with respect to (requires_grad=True).
+        dtype: of the result (default: numpy's result type of out and the leaves).
+
+    Returns:
+        An array of shape (out.size, total size of the leaves); zeros where out does not
+        depend on a leaf (or on nothing at all).
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.functional import jacobian_rows
+        >>> w = Tensor([1.0, 2.0], requires_grad=True)
+        >>> jacobian_rows(w * w, [w]).tolist()
+        [[2.0, 0.0], [0.0, 4.0]]
+    """
+    if dtype is None:
+        dtype = np.result_type(out.data, *[leaf.data for leaf in leaves])
+    jac = np.zeros((out.size, sum(leaf.size for leaf in leaves)), dtype=dtype)
+    if not out.requires_grad:
+        return jac
+    seed = np.zeros(out.size, dtype=out.dtype)
+    for i in range(out.size):
+        seed[i] = 1
+        row = autograd.grad(out, list(leaves), seed.reshape(out.shape), retain_graph=True)
+        seed[i] = 0
+        jac[i] = np.concatenate([np.ravel(r.data if isinstance(r, Tensor) else r) for r in row])
+    return jac
+
+
 def _jacobian_of(out: Tensor, leaf: Tensor) -> np.ndarray:
     """Rows d out[i] / d leaf, stacked into shape out.shape + leaf.shape."""
-    jac = np.zeros((out.size,) + leaf.shape, dtype=np.result_type(out.data, leaf.data))
-    if out.requires_grad:
-        for i in range(out.size):
-            seed = np.zeros(out.size, dtype=out.dtype)
-            seed[i] = 1
-            g = autograd.grad(out, [leaf], seed.reshape(out.shape), retain_graph=True)[0]
-            jac[i] = g.data if isinstance(g, Tensor) else g
-    return jac.reshape(out.shape + leaf.shape)
+    return jacobian_rows(out, [leaf]).reshape(out.shape + leaf.shape)
 
 
 def hessian(f: Fn, x: Any) -> np.ndarray:

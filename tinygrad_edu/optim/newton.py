@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
 from ..autograd import enable_grad, no_grad
 from ..errors import InvalidArgumentError, ShapeError
+from ..functional import jacobian_rows
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -170,17 +170,7 @@ class Newton(Optimizer):
 
     def _hessian(self, g_cat: Tensor, params: list[Tensor]) -> np.ndarray:
         """H[i] = d g_i / dw, one backward pass per row with the one-hot upstream gradient."""
-        n = g_cat.size
-        H = np.zeros((n, n), dtype=np.float64)  # noqa: N806
-        if not g_cat.requires_grad:  # g does not depend on w: the loss is linear, H = 0
-            return H
-        seed = np.zeros(n, dtype=g_cat.dtype)
-        for i in range(n):
-            seed[i] = 1
-            row = autograd.grad(g_cat, params, grad_output=seed, retain_graph=True)
-            seed[i] = 0
-            H[i] = np.concatenate([np.ravel(r) for r in row])
-        return H
+        return jacobian_rows(g_cat, params, dtype=np.float64)
 
     def _solve(self, A: np.ndarray, g: np.ndarray) -> np.ndarray:  # noqa: N803
         """d with (H + lambda I) d = g; a singular system is an error, not a huge step."""
