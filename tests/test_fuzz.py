@@ -497,15 +497,21 @@ def _index_source(spec: tuple[bool, tuple[Any, ...]]) -> str:
 def _strict_axes(a: np.ndarray, axis: Any) -> tuple[int, ...]:
     """The axes ``axis`` names (all of them for None), each an int in [-ndim, ndim).
 
-    numpy lets a 0-d array take axis 0 or -1 in a reduction; the API's axes do not.
+    A 0-d array takes one axis 0 or -1 (as in numpy and PyTorch), which names no axis.
     """
     if axis is None:
         return tuple(range(a.ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    n = a.ndim if a.ndim or len(axes) > 1 else 1
     for ax in axes:
-        if not isinstance(ax, (int, np.integer)) or not -a.ndim <= ax < a.ndim:
+        if not isinstance(ax, (int, np.integer)) or not -n <= ax < n:
             raise Invalid(f"axis {axis} for {a.ndim} dims")
-    return axes
+    return axes if a.ndim else ()
+
+
+def _numpy_axis(a: np.ndarray, axis: Any) -> tuple[int, ...] | None:
+    """``axis`` checked by :func:`_strict_axes`, as numpy takes it (a 0-d array's is ())."""
+    return None if axis is None else _strict_axes(a, axis)
 
 
 def _finite(value: float) -> float:
@@ -531,31 +537,32 @@ def _ref_clip(a: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
     return np.clip(a, lo, hi)
 
 
-def _nonempty(a: np.ndarray) -> np.ndarray:
-    # The library refuses max/min/logsumexp of any empty tensor (numpy only of an empty axis).
-    if a.size == 0:
-        raise Invalid("reduction of an empty tensor")
+def _nonempty(a: np.ndarray, axis: Any = None) -> np.ndarray:
+    # max/min/logsumexp over an empty axis have no value (as in numpy and PyTorch); over a
+    # non-empty axis of an empty tensor they give an empty result.
+    if a.size == 0 and any(a.shape[ax] == 0 for ax in _strict_axes(a, axis)):
+        raise Invalid("reduction over an empty axis")
     return a
 
 
 def _ref_sum(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
 def _ref_mean(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     return np.mean(a, axis=axis, keepdims=keepdims)
 
 
 def _ref_max(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
-    return np.max(_nonempty(a), axis=axis, keepdims=keepdims)
+    axis = _numpy_axis(a, axis)
+    return np.max(_nonempty(a, axis), axis=axis, keepdims=keepdims)
 
 
 def _ref_min(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
-    return np.min(_nonempty(a), axis=axis, keepdims=keepdims)
+    axis = _numpy_axis(a, axis)
+    return np.min(_nonempty(a, axis), axis=axis, keepdims=keepdims)
 
 
 def _ref_var(a: np.ndarray, axis: Any, keepdims: bool, ddof: int) -> np.ndarray:
@@ -563,24 +570,25 @@ def _ref_var(a: np.ndarray, axis: Any, keepdims: bool, ddof: int) -> np.ndarray:
     n = int(np.prod([a.shape[ax] for ax in _strict_axes(a, axis)]))  # 1 for axis=()
     if n - ddof <= 0:
         raise Invalid("variance of too few elements")
+    axis = _numpy_axis(a, axis)
     return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 def _ref_logsumexp(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
-    m = np.max(_nonempty(a), axis=axis, keepdims=True)
+    axis = _numpy_axis(a, axis)
+    m = np.max(_nonempty(a, axis), axis=axis, keepdims=True)
     out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _ref_softmax(a: np.ndarray, axis: int) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def _ref_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     s = a - a.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
@@ -613,7 +621,7 @@ def _ref_flatten(a: np.ndarray, start_dim: int = 0, end_dim: int = -1) -> np.nda
 
 
 def _ref_squeeze(a: np.ndarray, axis: Any) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     return np.squeeze(a, axis=axis)
 
 
