@@ -249,7 +249,7 @@ class Log2(Function):
         return np.log2(x)
 
     def backward(self, g, out, x):
-        return g / (x * np.log(2.0))
+        return g / (x * math.log(2.0))
 
 
 class Exp2(Function):
@@ -264,7 +264,7 @@ class Exp2(Function):
         return np.exp2(x)
 
     def backward(self, g, out, x):
-        return g * out * np.log(2.0)
+        return g * out * math.log(2.0)
 
 
 class Log1p(Function):
@@ -307,10 +307,10 @@ class Erf(Function):
 
     def forward(self, x):
         # numpy has no erf; math.erf is exact to the last bit, element by element.
-        return _ERF(x).astype(np.result_type(x, np.float32), copy=False)
+        return np.asarray(_ERF(x), dtype=np.result_type(x, np.float32))
 
     def backward(self, g, out, x):
-        return g * (2 / np.sqrt(np.pi)) * np.exp(-x * x)
+        return g * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
@@ -917,8 +917,9 @@ class Cumprod(Function):
     """z_i = x_1 * ... * x_i along ``axis``.
 
     VJP: dL/dx_k = sum over i >= k of g_i * prod_{j <= i, j != k} x_j
-    = (cumulative sum from the end of g * z)_k / x_k when no x is 0. With zeros the product
-    that leaves x_k out is formed directly (n^2 work along the axis), so the result stays exact.
+    = (cumulative sum from the end of g * z)_k / x_k when no z is 0. Where a z is 0 (a zero,
+    or an underflow), and in a recorded backward pass (whose derivative would divide by x^2),
+    the product that leaves x_k out is formed directly: n^2 work along the axis, exact.
     """
 
     def forward(self, x, axis=0):
@@ -927,7 +928,7 @@ class Cumprod(Function):
 
     def backward(self, g, out, x):
         a = self.axis
-        if np.all(_value(x) != 0):
+        if not isinstance(x, Tensor) and np.all(out != 0):
             return Flip.apply(Cumsum.apply(Flip.apply(g * out, axis=(a,)), axis=a), axis=(a,)) / x
         xs, gs = x.swapaxes(a, -1), g.swapaxes(a, -1)  # the axis last: (..., n)
         n = xs.shape[-1]

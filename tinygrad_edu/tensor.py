@@ -13,6 +13,7 @@ arguments and calls the operation.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -830,9 +831,9 @@ class Tensor:
     def gelu(self, approximate: str = "none") -> Tensor:
         """x * Phi(x), Phi the standard normal CDF; ``approximate="tanh"`` as PyTorch's."""
         if approximate == "none":
-            return self * (0.5 + 0.5 * (self * np.sqrt(0.5)).erf())
+            return self * (0.5 + 0.5 * (self * math.sqrt(0.5)).erf())
         if approximate == "tanh":
-            inner = np.sqrt(2 / np.pi) * (self + 0.044715 * self * self * self)
+            inner = math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)
             return 0.5 * self * (1 + inner.tanh())
         raise InvalidArgumentError(
             f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}"
@@ -1237,6 +1238,8 @@ class Tensor:
             >>> Tensor([1.0, 2.0]).pad((1, 2)).tolist()
             [0.0, 1.0, 2.0, 0.0, 0.0]
         """
+        if self.ndim == 0:
+            raise ShapeError("pad: a 0-d tensor has no axis to pad; reshape it to (1,) first")
         if _is_int(widths):
             pairs: Any = [(widths, widths)] * self.ndim
         elif isinstance(widths, (tuple, list)) and len(widths) == 2 and all(
