@@ -148,5 +148,12 @@ def test_every_operation_of_the_api_is_in_the_table():
         "squeeze", "unsqueeze", "getitem", "concatenate", "stack", "where", "maximum",
         "minimum", "relu", "leaky_relu", "sigmoid", "tanh", "hardtanh", "softsign", "softmax",
         "log_softmax",
+        # More operations
+        "sin", "cos", "tan", "sinh", "cosh", "arcsin", "arccos", "arctan", "softplus", "gelu",
+        "elu", "selu", "silu", "mish", "relu6", "hardsigmoid", "hardswish", "logsigmoid",
+        "log2", "exp2", "log1p", "expm1", "square", "reciprocal", "rsqrt", "sign", "floor",
+        "ceil", "round", "trunc", "mod", "cumsum", "cumprod", "prod", "logsumexp", "std",
+        "sort", "topk", "pad", "flip", "roll", "repeat", "tile", "expand", "split", "chunk",
+        "tril", "triu", "diag", "gather", "scatter_add", "lerp", "einsum",
     }  # fmt: skip
     assert api <= set(OPS)

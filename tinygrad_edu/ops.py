@@ -532,12 +532,14 @@ class Ceil(Floor):
 
 
 class Round(Floor):
-    """z = x rounded to the nearest integer, halves to even (as numpy and PyTorch).
+    """z = x rounded to ``decimals`` places (the nearest integer by default), halves to even
+    (as numpy and PyTorch).
 
     VJP: dL/dx = 0
     """
 
-    pick = staticmethod(np.rint)
+    def forward(self, x, decimals=0):
+        return np.round(x, decimals)
 
 
 class Trunc(Floor):

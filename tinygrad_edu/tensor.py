@@ -762,9 +762,12 @@ class Tensor:
     def ceil(self) -> Tensor:
         return ops.Ceil.apply(self)
 
-    def round(self) -> Tensor:
-        """Round to the nearest integer, halves to even (as numpy and PyTorch)."""
-        return ops.Round.apply(self)
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round to ``decimals`` places (the nearest integer by default), halves to even (as
+        numpy and PyTorch)."""
+        if not _is_int(decimals):
+            raise InvalidArgumentError(f"round: decimals must be an integer; got {decimals!r}")
+        return ops.Round.apply(self, decimals=int(decimals))
 
     def trunc(self) -> Tensor:
         """Round toward zero."""
