@@ -261,10 +261,27 @@ def test_einsum_formulas_and_errors():
         Tensor.einsum("ij,jk->ik", a)
     with pytest.raises(ShapeError, match="operand 1 has shape"):
         Tensor.einsum("ij,j->i", a, b)
-    with pytest.raises(InvalidArgumentError, match="letters only"):
-        Tensor.einsum("...ij->...ji", a)
+    with pytest.raises(InvalidArgumentError, match="use letters"):
+        Tensor.einsum("i1->i", a)
     with pytest.raises(InvalidArgumentError, match="output letter 'z'"):
         Tensor.einsum("ij->z", a)
+
+
+def test_einsum_batch_axes_with_an_ellipsis_broadcast():
+    a = t64(np.arange(6.0).reshape(1, 2, 3))
+    b = t64(np.arange(60.0).reshape(4, 3, 5) / 10)
+    out = Tensor.einsum("...ij,...jk->...ik", a, b)
+    np.testing.assert_allclose(out.data, np.einsum("...ij,...jk->...ik", a.data, b.data))
+    assert gradcheck(lambda x, y: Tensor.einsum("...ij,...jk->...ik", x, y), [a, b])
+    x = t64(np.arange(24.0).reshape(2, 3, 4))
+    for formula in ["...i->...", "i...->...i", "ij...->...", "...ij"]:
+        np.testing.assert_array_equal(
+            Tensor.einsum(formula, x).data, np.einsum(formula, x.data), err_msg=formula
+        )
+    np.testing.assert_array_equal(
+        Tensor.einsum("...j,j", x, t64([1.0, 2.0, 3.0, 4.0])).data,
+        np.einsum("...j,j", x.data, np.array([1.0, 2.0, 3.0, 4.0])),
+    )
 
 
 def test_lerp_with_a_tensor_weight():

@@ -1589,15 +1589,18 @@ def _einsum_formula(formula: Any, ts: list[Tensor]) -> str:
     text = formula.replace(" ", "")
     ins, arrow, out = text.partition("->")
     subs = ins.split(",")
-    letters = "".join(subs)
-    if "." in text or not all(c.isalpha() and c.isascii() for c in letters + out):
-        raise InvalidArgumentError(
-            f"einsum: {formula!r}: use letters only, one per axis, e.g. 'bij,bjk->bik' "
-            "(no '...': name the batch axes)"
-        )
     if len(subs) != len(ts):
         raise InvalidArgumentError(
             f"einsum: {formula!r} names {len(subs)} operand(s) but {len(ts)} were given"
+        )
+    implicit_batch = ""
+    if "..." in text:  # the batch axes get letters of their own, aligned from the right
+        subs, out, implicit_batch = _einsum_ellipsis(formula, subs, out, ts)
+    letters = "".join(subs)
+    if not all(c.isalpha() and c.isascii() for c in letters + out):
+        raise InvalidArgumentError(
+            f"einsum: {formula!r}: use letters, one per axis, and '...' for batch axes, "
+            "e.g. 'bij,bjk->bik' or '...ij,...jk->...ik'"
         )
     for i, (sub, t) in enumerate(zip(subs, ts)):
         if len(sub) != t.ndim:
@@ -1606,7 +1609,8 @@ def _einsum_formula(formula: Any, ts: list[Tensor]) -> str:
                 f"gives it {len(sub)} letters ({sub!r})"
             )
     if not arrow:
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        once = sorted(c for c in set(letters) if letters.count(c) == 1 and c not in implicit_batch)
+        out = implicit_batch + "".join(once)
     bad = [c for c in out if c not in letters or out.count(c) > 1]
     if bad:
         raise InvalidArgumentError(
@@ -1614,6 +1618,25 @@ def _einsum_formula(formula: Any, ts: list[Tensor]) -> str:
             "and in some operand"
         )
     return ",".join(subs) + "->" + out
+
+
+def _einsum_ellipsis(
+    formula: str, subs: list[str], out: str, ts: list[Tensor]
+) -> tuple[list[str], str, str]:
+    """Replace each '...' by letters the formula does not use, one per batch axis."""
+    free = [c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in formula]
+    counts = []
+    for sub, t in zip(subs, ts):
+        named = len(sub.replace("...", ""))
+        counts.append(t.ndim - named if "..." in sub else 0)
+        if sub.count("...") > 1 or "." in sub.replace("...", "") or counts[-1] < 0:
+            raise ShapeError(
+                f"einsum: operand {len(counts) - 1} has shape {t.shape}, which {sub!r} of "
+                f"{formula!r} does not fit (at most one '...', standing for the axes not named)"
+            )
+    batch = "".join(free[: max(counts)])[::-1]
+    subs = [s.replace("...", batch[len(batch) - k :]) for s, k in zip(subs, counts)]
+    return subs, out.replace("...", batch), batch
 
 
 def _values(obj: Any) -> Any:
