@@ -4,10 +4,12 @@ points, and the errors for arguments that do not fit."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from tinygrad_edu import InvalidArgumentError, Tensor
 from tinygrad_edu.errors import IndexingError, ShapeError
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
+from tinygrad_edu.testing.op_table import OPS
 
 
 def t64(values, requires_grad=True):
@@ -137,6 +139,24 @@ def test_products_with_zeros_have_exact_gradients(values):
 def test_second_derivatives_of_products_with_zeros():
     assert gradgradcheck(lambda t: t.prod(), [t64([2.0, 0.0, 3.0])])
     assert gradgradcheck(lambda t: t.cumprod(0), [t64([0.5, 0.0, -2.0, 1.5])])
+
+
+@pytest.mark.parametrize("name", sorted(n for n, spec in OPS.items() if not spec.second_order))
+def test_piecewise_operations_record_their_backward_too(name):
+    """The table checks no second derivative of these (it is zero where it exists), but
+    create_graph=True must still give Tensor gradients that can be used in a graph."""
+    spec = OPS[name]
+
+    @given(spec.cases)
+    @settings(max_examples=3)
+    def check(case):
+        tensors = case.tensors()
+        out = spec.fn(*tensors, **case.params)
+        out.backward(np.ones(out.shape), create_graph=True)
+        for t in tensors:
+            assert isinstance(t.grad, Tensor) and t.grad.shape == t.shape
+
+    check()
 
 
 # ----------------------------------------------------------------------------- non-differentiable

@@ -122,6 +122,7 @@ BINARY = {
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
     "pow": lambda a, b: a**b,
+    "mod": lambda a, b: a % b,
     "maximum": Tensor.maximum,
     "minimum": Tensor.minimum,
 }
