@@ -119,14 +119,19 @@ class Pow(Function):
     def backward(self, g, out, x, y):
         # Masked where x = 0, as PyTorch does: x ** 0 is constant 1 (dL/dx = 0, not 0 * 0^-1
         # = NaN), and x ** y with y >= 0 does not move with y there (dL/dy = 0, not 0 * ln 0).
+        # (The masks are built only when a zero is there: x ** 2 keeps numpy's fast square.)
         need_x, need_y = self.needs_input_grad
         gx = gy = None
         if need_x:
-            both_zero = (_value(y) == 0) & (_value(x) == 0)
-            gx = g * y * x ** (y - 1 + both_zero)  # there: y * x^0 = 0
+            e = y - 1
+            if np.any(_value(y) == 0):
+                e = e + ((_value(y) == 0) & (_value(x) == 0))  # there: y * x^0 = 0
+            gx = g * y * x**e
         if need_y:
-            x_zero = (_value(x) == 0) & (_value(y) >= 0)
-            gy = g * out * np.log(x + x_zero)  # where masked: ln(1) = 0
+            base = x
+            if np.any(_value(x) == 0):
+                base = x + ((_value(x) == 0) & (_value(y) >= 0))  # there: ln(1) = 0
+            gy = g * out * np.log(base)
         return gx, gy
 
 
