@@ -905,6 +905,10 @@ class Std(Function):
         return g.reshape(self.kept_shape) * d / ((self.n - self.ddof) * safe)
 
 
+# Below these |z| (the square root of the smallest normal number), g * z / x may underflow.
+_SAFE_DIVISOR = {c: float(np.sqrt(np.finfo(c).tiny)) for c in "efdg"}
+
+
 class Cumsum(Function):
     """z_i = x_1 + ... + x_i along ``axis``.
 
@@ -924,9 +928,10 @@ class Cumprod(Function):
     """z_i = x_1 * ... * x_i along ``axis``.
 
     VJP: dL/dx_k = sum over i >= k of g_i * prod_{j <= i, j != k} x_j
-    = (cumulative sum from the end of g * z)_k / x_k when no z is 0. Where a z is 0 (a zero,
-    or an underflow), and in a recorded backward pass (whose derivative would divide by x^2),
-    the product that leaves x_k out is formed directly: n^2 work along the axis, exact.
+    = (cumulative sum from the end of g * z)_k / x_k when no z is 0. Where a z is 0 or tiny
+    (a zero, an underflow: g * z / x would lose the digits), and in a recorded backward pass
+    (whose derivative would divide by x^2), the product that leaves x_k out is formed
+    directly: n^2 work along the axis, exact.
     """
 
     def forward(self, x, axis=0):
@@ -935,7 +940,7 @@ class Cumprod(Function):
 
     def backward(self, g, out, x):
         a = self.axis
-        if not isinstance(x, Tensor) and np.all(out != 0):
+        if not isinstance(x, Tensor) and np.all(np.abs(out) >= _SAFE_DIVISOR[out.dtype.char]):
             return Flip.apply(Cumsum.apply(Flip.apply(g * out, axis=(a,)), axis=a), axis=(a,)) / x
         xs, gs = x.swapaxes(a, -1), g.swapaxes(a, -1)  # the axis last: (..., n)
         n = xs.shape[-1]
