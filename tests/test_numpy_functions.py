@@ -24,6 +24,7 @@ def leaf(values):
         (lambda x: np.amin(x), lambda x: x.min()),
         (lambda x: np.prod(x, axis=0), lambda x: x.prod(0)),
         (lambda x: np.cumsum(x, axis=1), lambda x: x.cumsum(1)),
+        (lambda x: np.cumprod(x), lambda x: x.flatten().cumprod(0)),
         (lambda x: np.reshape(x, (3, 2)), lambda x: x.reshape(3, 2)),
         (lambda x: np.transpose(x), lambda x: x.T),
         (lambda x: np.expand_dims(x, 0), lambda x: x.unsqueeze(0)),
@@ -42,9 +43,9 @@ def leaf(values):
         (lambda x: np.log1p(x) * np.reciprocal(x), lambda x: x.log1p() / x),
     ],
     ids=[
-        "sum", "sum-axis", "mean", "var", "std", "max", "amin", "prod", "cumsum", "reshape",
-        "transpose", "expand_dims", "clip", "flip", "roll", "tril", "concatenate", "stack",
-        "where", "sort", "einsum", "dot", "exp", "sin-square", "log1p-reciprocal",
+        "sum", "sum-axis", "mean", "var", "std", "max", "amin", "prod", "cumsum", "cumprod",
+        "reshape", "transpose", "expand_dims", "clip", "flip", "roll", "tril", "concatenate",
+        "stack", "where", "sort", "einsum", "dot", "exp", "sin-square", "log1p-reciprocal",
     ],
 )
 def test_numpy_functions_record_the_operation(call, method):

@@ -1027,16 +1027,22 @@ class Tensor:
             return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(self.shape)))
         return out
 
-    def cumsum(self, axis: int = 0, *, dim: int | None = None) -> Tensor:
-        """Running sums along ``axis``: z_i = x_1 + ... + x_i."""
-        axis = _alias("cumsum", "axis", axis, "dim", dim, 0)
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Running sums along ``axis``: z_i = x_1 + ... + x_i (over the flattened tensor
+        when axis is None, as ``np.cumsum``)."""
+        axis = _alias("cumsum", "axis", axis, "dim", dim, None)
+        if axis is None:
+            return self.flatten().cumsum(0)
         if _scalar_axis(self, axis):
             return self.reshape(1).cumsum(0).reshape(())
         return ops.Cumsum.apply(self, axis=_normalize_axis(axis, self.ndim, "cumsum"))
 
-    def cumprod(self, axis: int = 0, *, dim: int | None = None) -> Tensor:
-        """Running products along ``axis``: z_i = x_1 * ... * x_i (exact gradients at zeros)."""
-        axis = _alias("cumprod", "axis", axis, "dim", dim, 0)
+    def cumprod(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Running products along ``axis``: z_i = x_1 * ... * x_i, exact gradients at zeros
+        (over the flattened tensor when axis is None, as ``np.cumprod``)."""
+        axis = _alias("cumprod", "axis", axis, "dim", dim, None)
+        if axis is None:
+            return self.flatten().cumprod(0)
         if _scalar_axis(self, axis):
             return self.reshape(1).cumprod(0).reshape(())
         return ops.Cumprod.apply(self, axis=_normalize_axis(axis, self.ndim, "cumprod"))
@@ -1535,10 +1541,11 @@ class Tensor:
         given a tensor that requires grad, raises a TypeError naming what to use instead:
         never a result silently cut from the graph.
         """
+        method = _NUMPY_METHODS.get(func)
         handler = _NUMPY_FUNCTIONS.get(func)
         module = getattr(func, "__module__", "numpy") or "numpy"
         name = module.replace("numpy", "np", 1) + "." + getattr(func, "__name__", str(func))
-        if handler is not None:
+        if method is not None or handler is not None:
             unsupported = sorted(k for k in kwargs if k in _NUMPY_ONLY_KWARGS)
             if unsupported:
                 raise TypeError(
@@ -1546,7 +1553,10 @@ class Tensor:
                     "result is a new Tensor of the input's dtype. Drop the argument."
                 )
             kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED_KWARGS}
-            return handler(*args, **kwargs)
+            if handler is not None:
+                return handler(*args, **kwargs)
+            t = args[0] if isinstance(args[0], Tensor) else Tensor(args[0])
+            return getattr(t, method)(*args[1:], **kwargs)
         if func in _VALUE_FUNCTIONS or not _any_requires_grad((args, kwargs)):
             return func(*_values(args), **_values(kwargs))
         short = name.rsplit(".", 1)[-1]
@@ -1660,16 +1670,6 @@ def _any_requires_grad(obj: Any) -> bool:
     return False
 
 
-def _np_method(name: str) -> Any:
-    """A handler for ``np.<f>(t, ...)`` that calls the Tensor method ``t.<name>(...)``."""
-
-    def handler(a: Any, *args: Any, **kwargs: Any) -> Any:
-        t = a if isinstance(a, Tensor) else Tensor(a)
-        return getattr(t, name)(*args, **kwargs)
-
-    return handler
-
-
 def _np_sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Tensor:
     return (a if isinstance(a, Tensor) else Tensor(a)).sort(axis)[0]
 
@@ -1779,28 +1779,26 @@ _COMPARISON_UFUNCS = {
 }
 
 # numpy functions and the Tensor method each runs as (see Tensor.__array_function__).
-_NUMPY_FUNCTIONS: dict[Any, Any] = {
-    f: _np_method(name)
-    for f, name in [
-        (np.sum, "sum"), (np.mean, "mean"), (np.var, "var"), (np.std, "std"),
-        (np.max, "max"), (np.amax, "max"), (np.min, "min"), (np.amin, "min"),
-        (np.prod, "prod"), (np.argmax, "argmax"), (np.argmin, "argmin"),
-        (np.any, "any"), (np.all, "all"), (np.cumsum, "cumsum"), (np.cumprod, "cumprod"),
-        (np.reshape, "reshape"), (np.transpose, "transpose"), (np.swapaxes, "swapaxes"),
-        (np.squeeze, "squeeze"), (np.expand_dims, "unsqueeze"), (np.ravel, "flatten"),
-        (np.broadcast_to, "expand"), (np.flip, "flip"), (np.roll, "roll"), (np.pad, "pad"),
-        (np.tile, "tile"), (np.tril, "tril"), (np.triu, "triu"), (np.diag, "diag"),
-        (np.clip, "clip"), (np.round, "round"), (np.around, "round"),
-    ]
+# numpy functions that run as a Tensor method, ``np.sum(t, ...)`` as ``t.sum(...)``, and those
+# that run as a function of their own (see Tensor.__array_function__).
+_NUMPY_METHODS = {
+    np.sum: "sum", np.mean: "mean", np.var: "var", np.std: "std", np.max: "max",
+    np.amax: "max", np.min: "min", np.amin: "min", np.prod: "prod", np.argmax: "argmax",
+    np.argmin: "argmin", np.any: "any", np.all: "all", np.cumsum: "cumsum",
+    np.cumprod: "cumprod", np.reshape: "reshape", np.transpose: "transpose",
+    np.swapaxes: "swapaxes", np.squeeze: "squeeze", np.expand_dims: "unsqueeze",
+    np.ravel: "flatten", np.broadcast_to: "expand", np.flip: "flip", np.roll: "roll",
+    np.pad: "pad", np.tile: "tile", np.tril: "tril", np.triu: "triu", np.diag: "diag",
+    np.clip: "clip", np.round: "round", np.around: "round",
 }  # fmt: skip
-_NUMPY_FUNCTIONS.update({
+_NUMPY_FUNCTIONS = {
     np.concatenate: Tensor.concatenate,
     np.stack: Tensor.stack,
     np.where: _np_where,
     np.sort: _np_sort,
     np.dot: _np_dot,
     np.einsum: _np_einsum,
-})
+}
 _NUMPY_ONLY_KWARGS = {"out", "dtype", "where", "initial", "casting", "order", "mode"}
 _IGNORED_KWARGS = {"optimize", "kind"}  # how numpy computes, not what
 # Functions whose results carry no gradient: they run on the values of any tensor.
