@@ -63,6 +63,14 @@ def test_dim_and_keepdim_are_accepted_wherever_axis_and_keepdims_are():
         (Tensor.stack([x, x], dim=2), np.stack([d, d], axis=2)),
         (Tensor.concatenate([x, x], dim=1), np.concatenate([d, d], axis=1)),
         (x.flip(dims=1), d[:, ::-1]),
+        (x.flip(dim=0), d[::-1]),
+        (x.roll(1, dims=1), np.roll(d, 1, axis=1)),
+        (x.roll(1, dim=0), np.roll(d, 1, axis=0)),
+        (x.sort(dim=0)[0], np.sort(d, axis=0)),
+        (x.topk(1, dim=0)[0], d.max(axis=0, keepdims=True)),
+        (x.any(dim=1, keepdim=True), d.any(axis=1, keepdims=True)),
+        (x.split(1, dim=1)[0], d[:, :1]),
+        (x.chunk(2, dim=0)[1], d[1:]),
         (x.gather(dim=1, index=[[0], [2]]), np.array([[1.0], [6.0]])),
     ]
     for out, expected in pairs:

@@ -1211,16 +1211,16 @@ class Tensor:
             )
         return ops.Expand.apply(self, shape=target)
 
-    def flip(self, axis: Any = None, *, dims: Any = None) -> Tensor:
+    def flip(self, axis: Any = None, *, dims: Any = None, dim: Any = None) -> Tensor:
         """Reverse the order of the elements along ``axis`` (an int, a tuple, or None: all)."""
-        axis = _alias("flip", "axis", axis, "dims", dims, None)
+        axis = _alias("flip", "axis", axis, "dims", dim if dims is None else dims, None)
         axes = _normalize_axes(axis, self.ndim, "flip")
         return ops.Flip.apply(self, axis=tuple(range(self.ndim)) if axes is None else axes)
 
-    def roll(self, shift: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
+    def roll(self, shift: Any, axis: Any = None, *, dims: Any = None, dim: Any = None) -> Tensor:
         """Shift the elements cyclically by ``shift`` along ``axis`` (the flattened tensor when
         None); ``shift`` and ``axis`` may be tuples of the same length."""
-        axis = _alias("roll", "axis", axis, "dims", dims, None)
+        axis = _alias("roll", "axis", axis, "dims", dim if dims is None else dims, None)
         shifts = shift if isinstance(shift, (tuple, list)) else (shift,)
         if not all(_is_int(n) for n in shifts):
             raise InvalidArgumentError(f"roll: shift must be integers; got {shift!r}")
