@@ -22,6 +22,7 @@ reproduces it. Every test here carries the ``fuzz`` marker (``pytest -m fuzz`` r
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -632,6 +633,22 @@ def _ref_join(join: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     return ref
 
 
+def _ref_prod(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    return np.prod(a, axis=_numpy_axis(a, axis), keepdims=keepdims)
+
+
+def _ref_std(a: np.ndarray, axis: Any, keepdims: bool, ddof: int) -> np.ndarray:
+    return np.sqrt(_ref_var(a, axis, keepdims, ddof))
+
+
+def _ref_cumsum(a: np.ndarray, axis: int) -> np.ndarray:
+    axes = _numpy_axis(a, axis)
+    return a.copy() if axes == () else np.cumsum(a, axis=axis)
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-a))
 
@@ -663,6 +680,18 @@ _OPS = [
           _ref_clip, "{a}.clip({lo}, {hi})", _clip_params),
     OpDef("square", "unary", 1, lambda a: a**2, lambda a: a**2, "{a} ** 2"),
     OpDef("rsub", "unary", 1, lambda a: 1.5 - a, lambda a: 1.5 - a, "1.5 - {a}"),
+    OpDef("sin", "unary", 1, lambda a: a.sin(), np.sin, "{a}.sin()"),
+    OpDef("arctan", "unary", 1, lambda a: a.arctan(), np.arctan, "{a}.arctan()"),
+    OpDef("sinh", "unary", 1, lambda a: a.clip(-3, 3).sinh(),
+          lambda a: np.sinh(np.clip(a, -3, 3)), "{a}.clip(-3, 3).sinh()"),
+    OpDef("log1p", "unary", 1, lambda a: (a * a).log1p(),
+          lambda a: np.log1p(a * a), "({a} * {a}).log1p()"),
+    OpDef("softplus", "unary", 1, lambda a: a.softplus(),
+          lambda a: np.logaddexp(0, a), "{a}.softplus()"),
+    OpDef("gelu", "unary", 1, lambda a: a.gelu(),
+          lambda a: a * (0.5 + 0.5 * _erf(a / np.sqrt(2))), "{a}.gelu()"),
+    OpDef("elu", "unary", 1, lambda a: a.elu(), lambda a: np.where(a > 0, a, np.expm1(a)),
+          "{a}.elu()"),
     # binary: the operands are any two values, whose shapes may not fit
     OpDef("add", "binary", 2, lambda a, b: a + b, np.add, "{a} + {b}"),
     OpDef("sub", "binary", 2, lambda a, b: a - b, np.subtract, "{a} - {b}"),
@@ -694,6 +723,12 @@ _OPS = [
           "{a}.var(axis={axis}, keepdims={keepdims}, ddof={ddof})", _var_params),
     OpDef("logsumexp", "reduce", 1, Tensor.logsumexp, _ref_logsumexp,
           "{a}.logsumexp(axis={axis}, keepdims={keepdims})", _reduce_params),
+    OpDef("prod", "reduce", 1, Tensor.prod, _ref_prod,
+          "{a}.prod(axis={axis}, keepdims={keepdims})", _reduce_params),
+    OpDef("std", "reduce", 1, Tensor.std, _ref_std,
+          "{a}.std(axis={axis}, keepdims={keepdims}, ddof={ddof})", _var_params),
+    OpDef("cumsum", "reduce", 1, lambda a, axis: a.cumsum(axis), _ref_cumsum,
+          "{a}.cumsum({axis})", _one_axis),
     OpDef("softmax", "reduce", 1, lambda a, axis: a.softmax(axis), _ref_softmax,
           "{a}.softmax({axis})", _one_axis),
     OpDef("log_softmax", "reduce", 1, lambda a, axis: a.log_softmax(axis), _ref_log_softmax,
