@@ -238,6 +238,7 @@ def test_gather_and_scatter_add_follow_pytorch():
     src = t64([1.0, 2.0, 3.0])
     added = Tensor.zeros(3, dtype=np.float64).scatter_add(0, [0, 2, 0], src)
     assert added.tolist() == [4.0, 0.0, 2.0]
+    assert Tensor.zeros(2).scatter_add(0, [1, 1], [1.0, 2.0]).tolist() == [0.0, 3.0]
     (added * Tensor([1.0, 10.0, 100.0])).sum().backward()
     np.testing.assert_array_equal(src.grad, [1.0, 100.0, 1.0])
 

@@ -87,6 +87,14 @@ def test_functions_of_the_values_only_run_on_the_values():
     assert np.median(Tensor([1.0, 5.0, 2.0])) == 2.0
 
 
+def test_where_with_a_condition_alone_and_sort_without_an_axis():
+    x = leaf([[3.0, -1.0], [0.5, 2.0]])
+    rows, cols = np.where(x > 1)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
+    out = np.sort(x, axis=None)
+    assert out.tolist() == [-1.0, 0.5, 2.0, 3.0] and out.requires_grad
+
+
 def test_ufunc_tests_of_the_values_give_boolean_tensors():
     out = np.isnan(leaf([1.0, np.nan]))
     assert isinstance(out, Tensor) and out.tolist() == [False, True]

@@ -1440,7 +1440,9 @@ class Tensor:
         indices add up. Differentiable in self and in src.
         """
         axis, idx = self._along("scatter_add", axis, dim, index)
-        src_shape = np.shape(src)
+        if not isinstance(src, Tensor):
+            src = np.asarray(src, dtype=self.dtype)
+        src_shape = src.shape
         if len(src_shape) != idx.ndim or any(s < n for s, n in zip(src_shape, idx.shape)):
             raise ShapeError(
                 f"scatter_add: src of shape {src_shape} must have the dims of index "
@@ -1670,13 +1672,16 @@ def _any_requires_grad(obj: Any) -> bool:
     return False
 
 
-def _np_sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Tensor:
-    return (a if isinstance(a, Tensor) else Tensor(a)).sort(axis)[0]
+def _np_sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> Tensor:
+    t = a if isinstance(a, Tensor) else Tensor(a)
+    return t.flatten().sort(0)[0] if axis is None else t.sort(axis)[0]
 
 
-def _np_where(cond: Any, *ab: Any) -> Tensor:
+def _np_where(cond: Any, *ab: Any) -> Any:
+    if not ab:  # np.where(cond): the indices where cond holds, no gradient
+        return np.where(_values(cond))
     if len(ab) != 2:
-        raise TypeError("np.where on a Tensor needs three arguments: np.where(cond, a, b)")
+        raise TypeError("np.where takes a condition alone, or a condition and two values")
     return Tensor.where(cond, *ab)
 
 
