@@ -108,6 +108,7 @@ class Pow(Function):
     """z = x ** y (y a number or a tensor).
 
     VJP: dL/dx = g * y * x^(y-1),  dL/dy = g * z * ln(x)
+    (at x = 0: dL/dx = 0 where y = 0 and dL/dy = 0 where y >= 0, PyTorch's values)
     """
 
     elementwise = True
