@@ -633,6 +633,15 @@ def _ref_join(join: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     return ref
 
 
+def _ref_expand(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    # PyTorch's -1 keeps the size of a dimension the array has (not of a new leading one).
+    lead = len(shape) - a.ndim
+    if any(n == -1 and i < lead for i, n in enumerate(shape)):
+        raise Invalid(f"expand to {shape}")
+    target = tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return np.broadcast_to(a, target)
+
+
 def _ref_prod(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
     return np.prod(a, axis=_numpy_axis(a, axis), keepdims=keepdims)
 
@@ -748,7 +757,7 @@ _OPS = [
     OpDef("flatten", "shape", 1, Tensor.flatten, _ref_flatten,
           lambda a, **kw: f"{a}.flatten({', '.join(f'{k}={v}' for k, v in kw.items())})",
           _flatten_params),
-    OpDef("expand", "shape", 1, lambda a, shape: a.expand(shape), np.broadcast_to,
+    OpDef("expand", "shape", 1, lambda a, shape: a.expand(shape), _ref_expand,
           "{a}.expand({shape})", _expand_params),
     # indexing
     OpDef("getitem", "index", 1, lambda a, index: a[index], lambda a, index: a[index],
