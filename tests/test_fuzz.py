@@ -22,6 +22,7 @@ reproduces it. Every test here carries the ``fuzz`` marker (``pytest -m fuzz`` r
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -497,15 +498,21 @@ def _index_source(spec: tuple[bool, tuple[Any, ...]]) -> str:
 def _strict_axes(a: np.ndarray, axis: Any) -> tuple[int, ...]:
     """The axes ``axis`` names (all of them for None), each an int in [-ndim, ndim).
 
-    numpy lets a 0-d array take axis 0 or -1 in a reduction; the API's axes do not.
+    A 0-d array takes one axis 0 or -1 (as in numpy and PyTorch), which names no axis.
     """
     if axis is None:
         return tuple(range(a.ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    n = a.ndim if a.ndim or len(axes) > 1 else 1
     for ax in axes:
-        if not isinstance(ax, (int, np.integer)) or not -a.ndim <= ax < a.ndim:
+        if not isinstance(ax, (int, np.integer)) or not -n <= ax < n:
             raise Invalid(f"axis {axis} for {a.ndim} dims")
-    return axes
+    return axes if a.ndim else ()
+
+
+def _numpy_axis(a: np.ndarray, axis: Any) -> tuple[int, ...] | None:
+    """``axis`` checked by :func:`_strict_axes`, as numpy takes it (a 0-d array's is ())."""
+    return None if axis is None else _strict_axes(a, axis)
 
 
 def _finite(value: float) -> float:
@@ -531,31 +538,32 @@ def _ref_clip(a: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
     return np.clip(a, lo, hi)
 
 
-def _nonempty(a: np.ndarray) -> np.ndarray:
-    # The library refuses max/min/logsumexp of any empty tensor (numpy only of an empty axis).
-    if a.size == 0:
-        raise Invalid("reduction of an empty tensor")
+def _nonempty(a: np.ndarray, axis: Any = None) -> np.ndarray:
+    # max/min/logsumexp over an empty axis have no value (as in numpy and PyTorch); over a
+    # non-empty axis of an empty tensor they give an empty result.
+    if a.size == 0 and any(a.shape[ax] == 0 for ax in _strict_axes(a, axis)):
+        raise Invalid("reduction over an empty axis")
     return a
 
 
 def _ref_sum(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
 def _ref_mean(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     return np.mean(a, axis=axis, keepdims=keepdims)
 
 
 def _ref_max(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
-    return np.max(_nonempty(a), axis=axis, keepdims=keepdims)
+    axis = _numpy_axis(a, axis)
+    return np.max(_nonempty(a, axis), axis=axis, keepdims=keepdims)
 
 
 def _ref_min(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
-    return np.min(_nonempty(a), axis=axis, keepdims=keepdims)
+    axis = _numpy_axis(a, axis)
+    return np.min(_nonempty(a, axis), axis=axis, keepdims=keepdims)
 
 
 def _ref_var(a: np.ndarray, axis: Any, keepdims: bool, ddof: int) -> np.ndarray:
@@ -563,24 +571,25 @@ def _ref_var(a: np.ndarray, axis: Any, keepdims: bool, ddof: int) -> np.ndarray:
     n = int(np.prod([a.shape[ax] for ax in _strict_axes(a, axis)]))  # 1 for axis=()
     if n - ddof <= 0:
         raise Invalid("variance of too few elements")
+    axis = _numpy_axis(a, axis)
     return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 def _ref_logsumexp(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
-    _strict_axes(a, axis)
-    m = np.max(_nonempty(a), axis=axis, keepdims=True)
+    axis = _numpy_axis(a, axis)
+    m = np.max(_nonempty(a, axis), axis=axis, keepdims=True)
     out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _ref_softmax(a: np.ndarray, axis: int) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def _ref_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     s = a - a.max(axis=axis, keepdims=True)
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
@@ -613,7 +622,7 @@ def _ref_flatten(a: np.ndarray, start_dim: int = 0, end_dim: int = -1) -> np.nda
 
 
 def _ref_squeeze(a: np.ndarray, axis: Any) -> np.ndarray:
-    _strict_axes(a, axis)
+    axis = _numpy_axis(a, axis)
     return np.squeeze(a, axis=axis)
 
 
@@ -622,6 +631,31 @@ def _ref_join(join: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         return join(arrays, axis=axis)
 
     return ref
+
+
+def _ref_expand(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    # PyTorch's -1 keeps the size of a dimension the array has (not of a new leading one).
+    lead = len(shape) - a.ndim
+    if any(n == -1 and i < lead for i, n in enumerate(shape)):
+        raise Invalid(f"expand to {shape}")
+    target = tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return np.broadcast_to(a, target)
+
+
+def _ref_prod(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    return np.prod(a, axis=_numpy_axis(a, axis), keepdims=keepdims)
+
+
+def _ref_std(a: np.ndarray, axis: Any, keepdims: bool, ddof: int) -> np.ndarray:
+    return np.sqrt(_ref_var(a, axis, keepdims, ddof))
+
+
+def _ref_cumsum(a: np.ndarray, axis: int) -> np.ndarray:
+    axes = _numpy_axis(a, axis)
+    return a.copy() if axes == () else np.cumsum(a, axis=axis)
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -655,6 +689,18 @@ _OPS = [
           _ref_clip, "{a}.clip({lo}, {hi})", _clip_params),
     OpDef("square", "unary", 1, lambda a: a**2, lambda a: a**2, "{a} ** 2"),
     OpDef("rsub", "unary", 1, lambda a: 1.5 - a, lambda a: 1.5 - a, "1.5 - {a}"),
+    OpDef("sin", "unary", 1, lambda a: a.sin(), np.sin, "{a}.sin()"),
+    OpDef("arctan", "unary", 1, lambda a: a.arctan(), np.arctan, "{a}.arctan()"),
+    OpDef("sinh", "unary", 1, lambda a: a.clip(-3, 3).sinh(),
+          lambda a: np.sinh(np.clip(a, -3, 3)), "{a}.clip(-3, 3).sinh()"),
+    OpDef("log1p", "unary", 1, lambda a: (a * a).log1p(),
+          lambda a: np.log1p(a * a), "({a} * {a}).log1p()"),
+    OpDef("softplus", "unary", 1, lambda a: a.softplus(),
+          lambda a: np.logaddexp(0, a), "{a}.softplus()"),
+    OpDef("gelu", "unary", 1, lambda a: a.gelu(),
+          lambda a: a * (0.5 + 0.5 * _erf(a / np.sqrt(2))), "{a}.gelu()"),
+    OpDef("elu", "unary", 1, lambda a: a.elu(), lambda a: np.where(a > 0, a, np.expm1(a)),
+          "{a}.elu()"),
     # binary: the operands are any two values, whose shapes may not fit
     OpDef("add", "binary", 2, lambda a, b: a + b, np.add, "{a} + {b}"),
     OpDef("sub", "binary", 2, lambda a, b: a - b, np.subtract, "{a} - {b}"),
@@ -686,6 +732,12 @@ _OPS = [
           "{a}.var(axis={axis}, keepdims={keepdims}, ddof={ddof})", _var_params),
     OpDef("logsumexp", "reduce", 1, Tensor.logsumexp, _ref_logsumexp,
           "{a}.logsumexp(axis={axis}, keepdims={keepdims})", _reduce_params),
+    OpDef("prod", "reduce", 1, Tensor.prod, _ref_prod,
+          "{a}.prod(axis={axis}, keepdims={keepdims})", _reduce_params),
+    OpDef("std", "reduce", 1, Tensor.std, _ref_std,
+          "{a}.std(axis={axis}, keepdims={keepdims}, ddof={ddof})", _var_params),
+    OpDef("cumsum", "reduce", 1, lambda a, axis: a.cumsum(axis), _ref_cumsum,
+          "{a}.cumsum({axis})", _one_axis),
     OpDef("softmax", "reduce", 1, lambda a, axis: a.softmax(axis), _ref_softmax,
           "{a}.softmax({axis})", _one_axis),
     OpDef("log_softmax", "reduce", 1, lambda a, axis: a.log_softmax(axis), _ref_log_softmax,
@@ -705,7 +757,7 @@ _OPS = [
     OpDef("flatten", "shape", 1, Tensor.flatten, _ref_flatten,
           lambda a, **kw: f"{a}.flatten({', '.join(f'{k}={v}' for k, v in kw.items())})",
           _flatten_params),
-    OpDef("expand", "shape", 1, lambda a, shape: a.expand(shape), np.broadcast_to,
+    OpDef("expand", "shape", 1, lambda a, shape: a.expand(shape), _ref_expand,
           "{a}.expand({shape})", _expand_params),
     # indexing
     OpDef("getitem", "index", 1, lambda a, index: a[index], lambda a, index: a[index],

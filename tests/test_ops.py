@@ -10,14 +10,46 @@ from tinygrad_edu import Tensor
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
 from tinygrad_edu.testing.op_table import OPS
 
-NAMES = sorted(OPS)
-SECOND_ORDER = sorted(name for name, spec in OPS.items() if spec.second_order)
+# The operations of the first API draw the profile's number of examples in every run. The
+# later ones ("More operations") draw a few by default, to keep `make test` fast, and the
+# profile's number under `-m slow` (make test-slow, CI).
+CORE = {
+    "add", "sub", "mul", "div", "pow", "pow_scalar", "rpow_scalar", "radd_scalar",
+    "rsub_scalar", "rdiv_scalar", "neg", "maximum", "minimum", "where", "exp", "log", "sqrt",
+    "abs", "clip", "relu", "leaky_relu", "sigmoid", "tanh", "hardtanh", "softsign", "softmax",
+    "log_softmax", "matmul", "sum", "mean", "var", "max", "min", "logsumexp", "reshape",
+    "transpose", "T", "flatten", "squeeze", "unsqueeze", "expand", "getitem", "concatenate",
+    "stack",
+}  # fmt: skip
+QUICK = 4
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_forward_matches_numpy(name):
+def _runs(names):
+    """pytest params (name, max_examples): None takes the profile's number."""
+    params = []
+    for name in names:
+        if name in CORE:
+            params.append(pytest.param(name, None, id=name))
+        else:
+            params.append(pytest.param(name, QUICK, id=name))
+            params.append(pytest.param(name, None, id=f"{name}-full", marks=pytest.mark.slow))
+    return params
+
+
+def _examples(n):
+    """The settings for ``n`` examples (the profile's when None), as a decorator."""
+    return settings(max_examples=n) if n else (lambda f: f)
+
+
+NAMES = _runs(sorted(OPS))
+SECOND_ORDER = _runs(sorted(name for name, spec in OPS.items() if spec.second_order))
+
+
+@pytest.mark.parametrize("name, examples", NAMES)
+def test_forward_matches_numpy(name, examples):
     spec = OPS[name]
 
+    @_examples(examples)
     @given(spec.cases)
     def check(case):
         out = spec.fn(*case.tensors(requires_grad=False), **case.params)
@@ -29,12 +61,12 @@ def test_forward_matches_numpy(name):
     check()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_float32_stays_float32(name):
+@pytest.mark.parametrize("name, examples", NAMES)
+def test_float32_stays_float32(name, examples):
     spec = OPS[name]
 
     @given(spec.cases)
-    @settings(max_examples=5)
+    @settings(max_examples=min(5, examples or 5))
     def check(case):
         tensors = [Tensor(a.astype(np.float32), requires_grad=True) for a in case.arrays]
         out = spec.fn(*tensors, **case.params)
@@ -49,10 +81,11 @@ def test_float32_stays_float32(name):
     check()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_gradient_matches_central_differences(name):
+@pytest.mark.parametrize("name, examples", NAMES)
+def test_gradient_matches_central_differences(name, examples):
     spec = OPS[name]
 
+    @_examples(examples)
     @given(spec.cases)
     def check(case):
         assert gradcheck(lambda *ts: spec.fn(*ts, **case.params), case.tensors())
@@ -60,12 +93,12 @@ def test_gradient_matches_central_differences(name):
     check()
 
 
-@pytest.mark.parametrize("name", SECOND_ORDER)
-def test_second_derivative_matches_central_differences(name):
+@pytest.mark.parametrize("name, examples", SECOND_ORDER)
+def test_second_derivative_matches_central_differences(name, examples):
     spec = OPS[name]
 
     @given(spec.cases)
-    @settings(max_examples=10)
+    @settings(max_examples=min(10, examples or 10))
     def check(case):
         assert gradgradcheck(lambda *ts: spec.fn(*ts, **case.params), case.tensors())
 
@@ -89,6 +122,7 @@ BINARY = {
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
     "pow": lambda a, b: a**b,
+    "mod": lambda a, b: a % b,
     "maximum": Tensor.maximum,
     "minimum": Tensor.minimum,
 }
@@ -115,5 +149,12 @@ def test_every_operation_of_the_api_is_in_the_table():
         "squeeze", "unsqueeze", "getitem", "concatenate", "stack", "where", "maximum",
         "minimum", "relu", "leaky_relu", "sigmoid", "tanh", "hardtanh", "softsign", "softmax",
         "log_softmax",
+        # More operations
+        "sin", "cos", "tan", "sinh", "cosh", "arcsin", "arccos", "arctan", "softplus", "gelu",
+        "elu", "selu", "silu", "mish", "relu6", "hardsigmoid", "hardswish", "logsigmoid",
+        "log2", "exp2", "log1p", "expm1", "square", "reciprocal", "rsqrt", "sign", "floor",
+        "ceil", "round", "trunc", "mod", "cumsum", "cumprod", "prod", "logsumexp", "std",
+        "sort", "topk", "pad", "flip", "roll", "repeat", "tile", "expand", "split", "chunk",
+        "tril", "triu", "diag", "gather", "scatter_add", "lerp", "einsum",
     }  # fmt: skip
     assert api <= set(OPS)

@@ -579,12 +579,23 @@ def test_list_operand_is_accepted():
     np.testing.assert_array_equal(([10, 20] - x).data, [9.0, 18.0])
 
 
-@pytest.mark.parametrize("ufunc", [np.sign, np.isfinite, np.floor])
-def test_piecewise_constant_ufuncs_give_plain_arrays(ufunc):
+@pytest.mark.parametrize("ufunc", [np.sign, np.floor, np.ceil, np.rint, np.trunc])
+def test_piecewise_constant_ufuncs_are_recorded_with_zero_gradient(ufunc):
     v = np.array([-1.5, 0.0, 2.5])
+    x = Tensor(v, requires_grad=True)
+    out = ufunc(x)
+    assert isinstance(out, Tensor) and out.requires_grad
+    np.testing.assert_array_equal(out.data, ufunc(v))
+    (out * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("ufunc", [np.isfinite, np.isnan, np.isinf])
+def test_value_tests_give_boolean_tensors(ufunc):
+    v = np.array([-1.5, np.nan, np.inf])
     out = ufunc(Tensor(v, requires_grad=True))
-    assert type(out) is np.ndarray
-    np.testing.assert_array_equal(out, ufunc(v))
+    assert isinstance(out, Tensor) and out.dtype == np.bool_ and not out.requires_grad
+    np.testing.assert_array_equal(out.data, ufunc(v))
 
 
 def test_np_asarray_of_tensor_is_its_data():

@@ -15,6 +15,7 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype  # isort: skip
 from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (
     AnomalyError,
+    AxisError,
     BackwardError,
     CheckpointError,
     DTypeError,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "AxisError",
     "BackwardError",
     "CheckpointError",
     "DTypeError",

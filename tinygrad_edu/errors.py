@@ -16,6 +16,13 @@ class ShapeError(TinygradEduError, ValueError):
     """Shapes that do not fit an operation (broadcasting, matmul, reshape, axes)."""
 
 
+class AxisError(ShapeError, IndexError):
+    """An axis out of range for the tensor: both a ``ValueError`` and an ``IndexError``.
+
+    As numpy's ``AxisError``: ``except IndexError`` catches it as well as ``except ValueError``.
+    """
+
+
 class IndexingError(TinygradEduError, IndexError):
     """An index that does not fit the tensor it selects from."""
 

@@ -17,6 +17,7 @@ Composite operations (mean, var, softmax's callers, hardtanh, stack, losses, lay
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,7 @@ class Pow(Function):
     """z = x ** y (y a number or a tensor).
 
     VJP: dL/dx = g * y * x^(y-1),  dL/dy = g * z * ln(x)
+    (at x = 0: dL/dx = 0 where y = 0 and dL/dy = 0 where y >= 0, PyTorch's values)
     """
 
     elementwise = True
@@ -116,10 +118,40 @@ class Pow(Function):
         return x**y
 
     def backward(self, g, out, x, y):
+        # Masked where x = 0, as PyTorch does: x ** 0 is constant 1 (dL/dx = 0, not 0 * 0^-1
+        # = NaN), and x ** y with y >= 0 does not move with y there (dL/dy = 0, not 0 * ln 0).
+        # (The masks are built only when a zero is there: x ** 2 keeps numpy's fast square.)
         need_x, need_y = self.needs_input_grad
-        gx = g * y * x ** (y - 1) if need_x else None
-        gy = g * out * np.log(x) if need_y else None
+        gx = gy = None
+        if need_x:
+            e = y - 1
+            if np.any(_value(y) == 0):
+                e = e + ((_value(y) == 0) & (_value(x) == 0))  # there: y * x^0 = 0
+            gx = g * y * x**e
+        if need_y:
+            base = x
+            if np.any(_value(x) == 0):
+                base = x + ((_value(x) == 0) & (_value(y) >= 0))  # there: ln(1) = 0
+            gy = g * out * np.log(base)
         return gx, gy
+
+
+class Mod(Function):
+    """z = x mod y = x - y floor(x / y), with the sign of y (Python's and PyTorch's ``%``).
+
+    VJP: dL/dx = g,  dL/dy = -g * floor(x / y)   (floor is piecewise constant)
+    """
+
+    elementwise = True
+    shape_hint = BROADCAST
+
+    def forward(self, x, y):
+        return np.mod(x, y)
+
+    def backward(self, g, out, x, y):
+        need_x, need_y = self.needs_input_grad
+        gy = -g * np.floor(_value(x) / _value(y)) if need_y else None
+        return (g if need_x else None), gy
 
 
 class Neg(Function):
@@ -211,6 +243,85 @@ class Log(Function):
         return g / x
 
 
+class Log2(Function):
+    """z = log2(x).
+
+    VJP: dL/dx = g / (x ln 2)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.log2(x)
+
+    def backward(self, g, out, x):
+        return g / (x * math.log(2.0))
+
+
+class Exp2(Function):
+    """z = 2^x.
+
+    VJP: dL/dx = g * 2^x ln 2 = g * z ln 2
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.exp2(x)
+
+    def backward(self, g, out, x):
+        return g * out * math.log(2.0)
+
+
+class Log1p(Function):
+    """z = ln(1 + x), exact for tiny x.
+
+    VJP: dL/dx = g / (1 + x)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, g, out, x):
+        return g / (1 + x)
+
+
+class Expm1(Function):
+    """z = e^x - 1, exact for tiny x.
+
+    VJP: dL/dx = g * e^x = g * (z + 1)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, g, out, x):
+        return g * (out + 1)
+
+
+class Erf(Function):
+    """z = erf(x) = 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt (for the exact GELU).
+
+    VJP: dL/dx = g * 2/sqrt(pi) * e^(-x^2)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        # numpy has no erf; math.erf is exact to the last bit, element by element.
+        return np.asarray(_ERF(x), dtype=np.result_type(x, np.float32))
+
+    def backward(self, g, out, x):
+        return g * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
 class Sqrt(Function):
     """z = sqrt(x).
 
@@ -224,6 +335,129 @@ class Sqrt(Function):
 
     def backward(self, g, out, x):
         return g / (2 * out)
+
+
+# Trigonometric and hyperbolic functions.
+
+
+class Sin(Function):
+    """z = sin(x).
+
+    VJP: dL/dx = g * cos(x)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, g, out, x):
+        return g * Cos.apply(x)
+
+
+class Cos(Function):
+    """z = cos(x).
+
+    VJP: dL/dx = -g * sin(x)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, g, out, x):
+        return -g * Sin.apply(x)
+
+
+class Tan(Function):
+    """z = tan(x).
+
+    VJP: dL/dx = g / cos^2(x) = g * (1 + z^2)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.tan(x)
+
+    def backward(self, g, out, x):
+        return g * (1 + out * out)
+
+
+class Sinh(Function):
+    """z = sinh(x).
+
+    VJP: dL/dx = g * cosh(x)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.sinh(x)
+
+    def backward(self, g, out, x):
+        return g * Cosh.apply(x)
+
+
+class Cosh(Function):
+    """z = cosh(x).
+
+    VJP: dL/dx = g * sinh(x)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.cosh(x)
+
+    def backward(self, g, out, x):
+        return g * Sinh.apply(x)
+
+
+class Arcsin(Function):
+    """z = arcsin(x) for -1 < x < 1.
+
+    VJP: dL/dx = g / sqrt(1 - x^2)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.arcsin(x)
+
+    def backward(self, g, out, x):
+        return g / np.sqrt(1 - x * x)
+
+
+class Arccos(Function):
+    """z = arccos(x) for -1 < x < 1.
+
+    VJP: dL/dx = -g / sqrt(1 - x^2)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.arccos(x)
+
+    def backward(self, g, out, x):
+        return -g / np.sqrt(1 - x * x)
+
+
+class Arctan(Function):
+    """z = arctan(x).
+
+    VJP: dL/dx = g / (1 + x^2)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.arctan(x)
+
+    def backward(self, g, out, x):
+        return g / (1 + x * x)
 
 
 class Abs(Function):
@@ -271,6 +505,65 @@ class Hardtanh(Clip):
 
     def forward(self, x):
         return super().forward(x, -1.0, 1.0)
+
+
+# Rounding: piecewise constant, so (as in PyTorch) the gradient is zero everywhere, the jumps
+# included. Each returns a result that requires grad, so it can sit inside a graph.
+
+
+class Floor(Function):
+    """z = floor(x), the largest integer <= x.
+
+    VJP: dL/dx = 0
+    """
+
+    elementwise = True
+    pick = staticmethod(np.floor)
+
+    def forward(self, x):
+        return self.pick(x)
+
+    def backward(self, g, out, x):
+        zeros = np.zeros(np.shape(g), dtype=_value(g).dtype)
+        return Tensor(zeros) if isinstance(g, Tensor) else zeros
+
+
+class Ceil(Floor):
+    """z = ceil(x), the smallest integer >= x.
+
+    VJP: dL/dx = 0
+    """
+
+    pick = staticmethod(np.ceil)
+
+
+class Round(Floor):
+    """z = x rounded to ``decimals`` places (the nearest integer by default), halves to even
+    (as numpy and PyTorch).
+
+    VJP: dL/dx = 0
+    """
+
+    def forward(self, x, decimals=0):
+        return np.round(x, decimals)
+
+
+class Trunc(Floor):
+    """z = x rounded toward zero.
+
+    VJP: dL/dx = 0
+    """
+
+    pick = staticmethod(np.trunc)
+
+
+class Sign(Floor):
+    """z = sign(x): -1, 0 or 1.
+
+    VJP: dL/dx = 0
+    """
+
+    pick = staticmethod(np.sign)
 
 
 # ----------------------------------------------------------------------------- activations
@@ -355,6 +648,40 @@ class Softsign(Function):
         return g / (d * d)
 
 
+class Softplus(Function):
+    """z = softplus(x) = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|) (finite for any x).
+
+    VJP: dL/dx = g * sigma(x)
+    """
+
+    elementwise = True
+
+    def forward(self, x):
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, g, out, x):
+        return g * Sigmoid.apply(x)
+
+
+class Elu(Function):
+    """z = x for x > 0, alpha (e^x - 1) otherwise.
+
+    VJP: dL/dx = g * (1 if x > 0 else alpha e^x = z + alpha)
+    """
+
+    elementwise = True
+
+    def forward(self, x, alpha=1.0):
+        self.alpha = alpha
+        self.positive = x > 0
+        # e^min(x, 0): the branch not taken never overflows
+        return np.where(self.positive, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    def backward(self, g, out, x):
+        pos = self.positive
+        return g * (pos + ~pos * (out + self.alpha))
+
+
 class Softmax(Function):
     """z = softmax(x) along ``axis``: z_i = e^(x_i - m) / sum_j e^(x_j - m), m = max_j x_j.
 
@@ -436,6 +763,53 @@ class Linear(Function):
         return gx, gw, gb
 
 
+class Einsum(Function):
+    """z = np.einsum(formula, *xs) for an explicit formula "ij,jk->ik" (letters only).
+
+    VJP: dL/dx_k = einsum of g with every other input, written to x_k's subscripts. A letter
+    that x_k repeats (a diagonal, "ii->i") is given a fresh letter joined to it by an identity
+    matrix; a letter only x_k has (summed, "ij->i") is given by a vector of ones. So each
+    gradient is one einsum, itself differentiable.
+    """
+
+    def forward(self, *xs, formula=""):
+        self.formula = formula
+        return np.einsum(formula, *xs)
+
+    def backward(self, g, out, *xs):
+        ins, result = self.formula.split("->")
+        subs = ins.split(",")
+        sizes = {c: n for s, x in zip(subs, xs) for c, n in zip(s, x.shape)}
+        dtype = _value(g).dtype
+        grads = []
+        for k, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            operands = [g] + [x for i, x in enumerate(xs) if i != k]
+            terms = [result] + [s for i, s in enumerate(subs) if i != k]
+            present = set("".join(terms))
+            target, seen = "", set()
+            for c in subs[k]:
+                if c in seen:  # a repeated letter: a fresh one, tied to c by the identity
+                    fresh = next(f for f in _LETTERS if f not in sizes and f not in target)
+                    sizes[fresh] = sizes[c]
+                    operands.append(np.eye(sizes[c], dtype=dtype))
+                    terms.append(c + fresh)
+                    target += fresh
+                else:
+                    seen.add(c)
+                    target += c
+                    if c not in present:
+                        operands.append(np.ones(sizes[c], dtype=dtype))
+                        terms.append(c)
+            grads.append(Einsum.apply(*operands, formula=",".join(terms) + "->" + target))
+        return tuple(grads)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 class SoftmaxCrossEntropy(Function):
     """z_n = -log softmax(x_n)[y_n] = logsumexp(x_n) - x_n[y_n] for each row n of logits x.
 
@@ -510,6 +884,76 @@ class Min(Max):
     pick = staticmethod(np.min)
 
 
+class Std(Function):
+    """z = sqrt(sum((x - mean)^2) / (n - ddof)) over ``axis`` (a tuple, or None for all).
+
+    VJP: dL/dx = g * (x - mean) / ((n - ddof) z), and 0 where z = 0 (as PyTorch: a constant
+    slice, e.g. one element, has no direction to grow in; not 0 / 0)
+    """
+
+    def forward(self, x, axis=None, keepdims=False, ddof=0):
+        self.axis, self.ddof = axis, ddof
+        self.n = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        d = x - x.mean(axis=axis, keepdims=True)
+        out = np.sqrt((d * d).sum(axis=axis, keepdims=True) / (self.n - ddof))
+        self.kept_shape = out.shape
+        return out if keepdims else out.reshape(_drop_axes(x.shape, axis))
+
+    def backward(self, g, out, x):
+        z = out.reshape(self.kept_shape)
+        safe = z + (_value(z) == 0)  # where z = 0, x - mean = 0 too: the gradient is 0
+        d = x - x.mean(axis=self.axis, keepdims=True)
+        return g.reshape(self.kept_shape) * d / ((self.n - self.ddof) * safe)
+
+
+# Below these |z| (the square root of the smallest normal number), g * z / x may underflow.
+_SAFE_DIVISOR = {c: float(np.sqrt(np.finfo(c).tiny)) for c in "efdg"}
+
+
+class Cumsum(Function):
+    """z_i = x_1 + ... + x_i along ``axis``.
+
+    VJP: dL/dx_k = sum over i >= k of g_i   (a cumulative sum of g from the end)
+    """
+
+    def forward(self, x, axis=0):
+        self.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, g, out, x):
+        a = self.axis
+        return Flip.apply(Cumsum.apply(Flip.apply(g, axis=(a,)), axis=a), axis=(a,))
+
+
+class Cumprod(Function):
+    """z_i = x_1 * ... * x_i along ``axis``.
+
+    VJP: dL/dx_k = sum over i >= k of g_i * prod_{j <= i, j != k} x_j
+    = (cumulative sum from the end of g * z)_k / x_k when no z is 0. Where a z is 0 or tiny
+    (a zero, an underflow: g * z / x would lose the digits), and in a recorded backward pass
+    (whose derivative would divide by x^2), the product that leaves x_k out is formed
+    directly: n^2 work along the axis, exact.
+    """
+
+    def forward(self, x, axis=0):
+        self.axis = axis
+        return np.cumprod(x, axis=axis)
+
+    def backward(self, g, out, x):
+        a = self.axis
+        if not isinstance(x, Tensor) and np.all(np.abs(out) >= _SAFE_DIVISOR[out.dtype.char]):
+            return Flip.apply(Cumsum.apply(Flip.apply(g * out, axis=(a,)), axis=a), axis=(a,)) / x
+        xs, gs = x.swapaxes(a, -1), g.swapaxes(a, -1)  # the axis last: (..., n)
+        n = xs.shape[-1]
+        eye = np.eye(n, dtype=_value(x).dtype)
+        # rows[..., k, j] = x_j, with 1 in place of x_k: its running product leaves x_k out
+        rows = xs.reshape(xs.shape[:-1] + (1, n)) * (1 - eye) + eye
+        later = np.triu(np.ones((n, n), dtype=bool))  # i >= k
+        left_out = Cumprod.apply(rows, axis=rows.ndim - 1) * later
+        grad = (left_out * gs.reshape(gs.shape[:-1] + (1, n))).sum(axis=-1)
+        return grad.swapaxes(a, -1)
+
+
 def _drop_axes(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
     if axis is None:
         return ()
@@ -551,6 +995,67 @@ class Transpose(Function):
 
     def backward(self, g, out, x):
         return g.transpose(self.inverse)
+
+
+class Flip(Function):
+    """z = x with the order of its elements reversed along each axis in ``axis`` (a tuple).
+
+    VJP: dL/dx = g flipped along the same axes
+    """
+
+    view = True
+
+    def forward(self, x, axis=()):
+        self.axis = axis
+        return np.flip(x, axis)
+
+    def backward(self, g, out, x):
+        return Flip.apply(g, axis=self.axis)
+
+
+class Roll(Function):
+    """z = x shifted cyclically by ``shift`` along ``axis`` (over the flattened x when None).
+
+    VJP: dL/dx = g rolled back by -shift
+    """
+
+    def forward(self, x, shift=0, axis=None):
+        self.shift, self.axis = shift, axis
+        return np.roll(x, shift, axis)
+
+    def backward(self, g, out, x):
+        back = tuple(-s for s in self.shift) if isinstance(self.shift, tuple) else -self.shift
+        return Roll.apply(g, shift=back, axis=self.axis)
+
+
+class Pad(Function):
+    """z = x surrounded by ``value``: ``widths[i] = (before, after)`` elements on axis i.
+
+    VJP: dL/dx = the part of g where x sits (the padding is a constant)
+    """
+
+    def forward(self, x, widths=(), value=0.0):
+        self.inside = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, constant_values=value)
+
+    def backward(self, g, out, x):
+        return g[self.inside]
+
+
+class Tile(Function):
+    """z = x repeated ``reps[i]`` times along axis i (``len(reps) == x.ndim``; as ``np.tile``).
+
+    VJP: dL/dx = the sum of g over the copies:
+    g reshaped to (r_0, n_0, r_1, n_1, ...) and summed over the r axes
+    """
+
+    def forward(self, x, reps=()):
+        self.split = tuple(d for r, n in zip(reps, x.shape) for d in (r, n))
+        return np.tile(x, reps)
+
+    def backward(self, g, out, x):
+        copies = tuple(range(0, len(self.split), 2))
+        return g.reshape(self.split).sum(axis=copies)
 
 
 class Expand(Function):

@@ -13,12 +13,20 @@ arguments and calls the operation.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from .errors import BackwardError, DTypeError, IndexingError, InvalidArgumentError, ShapeError
+from .errors import (
+    AxisError,
+    BackwardError,
+    DTypeError,
+    IndexingError,
+    InvalidArgumentError,
+    ShapeError,
+)
 
 # ----------------------------------------------------------------------------- default dtype
 
@@ -102,14 +110,22 @@ def _normalize_axis(axis: int, ndim: int, op: str) -> int:
     if not _is_int(axis):
         raise InvalidArgumentError(f"{op}: an axis must be an integer; got {axis!r}")
     if not -ndim <= axis < ndim:
-        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dims")
+        raise AxisError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dims")
     return axis % ndim
 
 
 def _normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
-    """None, an int or a tuple of ints -> None or a sorted tuple of non-negative axes."""
+    """None, an int or a tuple of ints -> None or a sorted tuple of non-negative axes.
+
+    A 0-d tensor accepts axis 0 and -1 as PyTorch does (reducing over them changes nothing):
+    they give the empty tuple.
+    """
     if axis is None:
         return None
+    if ndim == 0:
+        parts = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+        if len(parts) <= 1 and all(_is_int(a) and a in (0, -1) for a in parts):
+            return ()
     if _is_int(axis):
         axes: tuple[Any, ...] = (axis,)
     elif isinstance(axis, (tuple, list)):
@@ -122,6 +138,45 @@ def _normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: axis {axis} repeats an axis")
     return out
+
+
+def _alias(op: str, name: str, value: Any, torch_name: str, torch_value: Any, default: Any) -> Any:
+    """One keyword under numpy's name or PyTorch's (``axis``/``dim``, ``keepdims``/``keepdim``).
+
+    PyTorch's spelling wins when given; giving both with different values is an error.
+    """
+    if torch_value is None:
+        return value
+    if value is not default and value != default and value != torch_value:
+        raise InvalidArgumentError(
+            f"{op}: {name}={value!r} and {torch_name}={torch_value!r} disagree; give one of "
+            f"them ({torch_name} is PyTorch's name for {name})"
+        )
+    return torch_value
+
+
+def _int_array(index: Any, op: str) -> np.ndarray:
+    """An integer index array from a Tensor, an array or a list (floats holding integers too)."""
+    values = np.asarray(index.data if isinstance(index, Tensor) else index)
+    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+        values = values.astype(np.int64)
+    if values.dtype.kind not in "iu":
+        raise IndexingError(f"{op}: the index must hold integers; got dtype {values.dtype}")
+    return values
+
+
+def _scalar_axis(t: Tensor, axis: Any) -> bool:
+    """Whether ``axis`` is 0 or -1 of a 0-d tensor, which PyTorch reads as a tensor of one
+    element along that axis (``Tensor(2.0).softmax()`` is 1)."""
+    return t.ndim == 0 and _is_int(axis) and axis in (0, -1)
+
+
+def _reduction_args(op: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> tuple[Any, Any]:
+    """``axis, keepdims`` of a reduction, given in numpy's or PyTorch's spelling."""
+    return (
+        _alias(op, "axis", axis, "dim", dim, None),
+        _alias(op, "keepdims", keepdims, "keepdim", keepdim, False),
+    )
 
 
 def _operand(other: Any, like: Tensor) -> Any:
@@ -491,16 +546,55 @@ class Tensor:
         return ops.Div.apply(_operand(other, self), self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(self, _operand(other, self))
+        base = self._floating()
+        return ops.Pow.apply(base, _operand(other, base))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(_operand(other, self), self)
+        exponent = self._floating()
+        return ops.Pow.apply(_operand(other, exponent), exponent)
+
+    def _floating(self) -> Tensor:
+        """Integer and boolean tensors as the default float dtype (where numpy's integer
+        arithmetic would refuse, as for 2 ** -2), floating ones as they are."""
+        return self if self.data.dtype.kind == "f" else self.astype(_default_dtype)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.Mod.apply(self, _operand(other, self))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.Mod.apply(_operand(other, self), self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
         return self
+
+    # PyTorch's method spellings of the operators.
+
+    def add(self, other: Any) -> Tensor:
+        """``self + other`` (PyTorch's spelling)."""
+        return self + other
+
+    def sub(self, other: Any) -> Tensor:
+        """``self - other`` (PyTorch's spelling)."""
+        return self - other
+
+    def mul(self, other: Any) -> Tensor:
+        """``self * other`` (PyTorch's spelling)."""
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        """``self / other`` (PyTorch's spelling)."""
+        return self / other
+
+    def pow(self, other: Any) -> Tensor:
+        """``self ** other`` (PyTorch's spelling)."""
+        return self**other
+
+    def neg(self) -> Tensor:
+        """``-self`` (PyTorch's spelling)."""
+        return -self
 
     # ------------------------------------------------------------------ in-place updates
 
@@ -615,6 +709,113 @@ class Tensor:
     def abs(self) -> Tensor:
         return ops.Abs.apply(self)
 
+    def log2(self) -> Tensor:
+        return ops.Log2.apply(self)
+
+    def exp2(self) -> Tensor:
+        return ops.Exp2.apply(self)
+
+    def log1p(self) -> Tensor:
+        """ln(1 + x), exact for tiny x."""
+        return ops.Log1p.apply(self)
+
+    def expm1(self) -> Tensor:
+        """e^x - 1, exact for tiny x."""
+        return ops.Expm1.apply(self)
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def reciprocal(self) -> Tensor:
+        return 1 / self
+
+    def rsqrt(self) -> Tensor:
+        """1 / sqrt(x)."""
+        return 1 / self.sqrt()
+
+    def erf(self) -> Tensor:
+        """The error function, 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt."""
+        return ops.Erf.apply(self)
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self)
+
+    def tan(self) -> Tensor:
+        return ops.Tan.apply(self)
+
+    def sinh(self) -> Tensor:
+        return ops.Sinh.apply(self)
+
+    def cosh(self) -> Tensor:
+        return ops.Cosh.apply(self)
+
+    def arcsin(self) -> Tensor:
+        return ops.Arcsin.apply(self)
+
+    def arccos(self) -> Tensor:
+        return ops.Arccos.apply(self)
+
+    def arctan(self) -> Tensor:
+        return ops.Arctan.apply(self)
+
+    def asin(self) -> Tensor:
+        """PyTorch's name for :meth:`arcsin`."""
+        return self.arcsin()
+
+    def acos(self) -> Tensor:
+        """PyTorch's name for :meth:`arccos`."""
+        return self.arccos()
+
+    def atan(self) -> Tensor:
+        """PyTorch's name for :meth:`arctan`."""
+        return self.arctan()
+
+    # Rounding: piecewise constant, so the gradient is zero (as in PyTorch), not undefined.
+
+    def sign(self) -> Tensor:
+        return ops.Sign.apply(self)
+
+    def floor(self) -> Tensor:
+        return ops.Floor.apply(self)
+
+    def ceil(self) -> Tensor:
+        return ops.Ceil.apply(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round to ``decimals`` places (the nearest integer by default), halves to even (as
+        numpy and PyTorch)."""
+        if not _is_int(decimals):
+            raise InvalidArgumentError(f"round: decimals must be an integer; got {decimals!r}")
+        return ops.Round.apply(self, decimals=int(decimals))
+
+    def trunc(self) -> Tensor:
+        """Round toward zero."""
+        return ops.Trunc.apply(self)
+
+    # Tests of the values: boolean tensors, no gradient.
+
+    def isnan(self) -> Tensor:
+        return Tensor(np.isnan(self.data), dtype=np.bool_)
+
+    def isinf(self) -> Tensor:
+        return Tensor(np.isinf(self.data), dtype=np.bool_)
+
+    def isfinite(self) -> Tensor:
+        return Tensor(np.isfinite(self.data), dtype=np.bool_)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        """Linear interpolation ``self + weight * (end - self)`` (all three may be tensors).
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> Tensor([0.0, 10.0]).lerp(Tensor([10.0, 20.0]), 0.25).tolist()
+            [2.5, 12.5]
+        """
+        return self + weight * (end - self)
+
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Limit values to [lo, hi] (either bound may be None)."""
         if lo is None and hi is None:
@@ -648,59 +849,172 @@ class Tensor:
     def softsign(self) -> Tensor:
         return ops.Softsign.apply(self)
 
-    def softmax(self, axis: int = -1) -> Tensor:
+    def softplus(self) -> Tensor:
+        """ln(1 + e^x), a smooth relu (finite for any x)."""
+        return ops.Softplus.apply(self)
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        """x * Phi(x), Phi the standard normal CDF; ``approximate="tanh"`` as PyTorch's."""
+        if approximate == "none":
+            return self * (0.5 + 0.5 * (self * math.sqrt(0.5)).erf())
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)
+            return 0.5 * self * (1 + inner.tanh())
+        raise InvalidArgumentError(
+            f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}"
+        )
+
+    def elu(self, alpha: float = 1.0) -> Tensor:
+        """x for x > 0, alpha (e^x - 1) otherwise."""
+        if not np.isfinite(alpha):
+            raise InvalidArgumentError(f"elu: alpha must be finite; got {alpha}")
+        return ops.Elu.apply(self, alpha=alpha)
+
+    def selu(self) -> Tensor:
+        """scale * elu(x, alpha) with the self-normalising constants (PyTorch's)."""
+        return _SELU_SCALE * self.elu(_SELU_ALPHA)
+
+    def silu(self) -> Tensor:
+        """x * sigmoid(x) (also called swish)."""
+        return self * self.sigmoid()
+
+    def mish(self) -> Tensor:
+        """x * tanh(softplus(x))."""
+        return self * self.softplus().tanh()
+
+    def relu6(self) -> Tensor:
+        """min(max(x, 0), 6)."""
+        return self.clip(0.0, 6.0)
+
+    def hardsigmoid(self) -> Tensor:
+        """0 below -3, 1 above 3, x / 6 + 1/2 between."""
+        return (self.clip(-3.0, 3.0) + 3) / 6
+
+    def hardswish(self) -> Tensor:
+        """x * hardsigmoid(x)."""
+        return self * self.hardsigmoid()
+
+    def logsigmoid(self) -> Tensor:
+        """ln(sigmoid(x)) = -softplus(-x), finite for any x."""
+        return -(-self).softplus()
+
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """exp(x) / sum(exp(x)) along ``axis``, finite for logits of any size."""
+        axis = _alias("softmax", "axis", axis, "dim", dim, -1)
+        if _scalar_axis(self, axis):  # PyTorch's reading of a 0-d tensor
+            return self.reshape(1).softmax(0).reshape(())
         return ops.Softmax.apply(self, axis=_normalize_axis(axis, self.ndim, "softmax"))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """x - log(sum(exp(x))) along ``axis``, finite for logits of any size."""
+        axis = _alias("log_softmax", "axis", axis, "dim", dim, -1)
+        if _scalar_axis(self, axis):
+            return self.reshape(1).log_softmax(0).reshape(())
         return ops.LogSoftmax.apply(self, axis=_normalize_axis(axis, self.ndim, "log_softmax"))
 
     # ------------------------------------------------------------------ reductions
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def sum(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
+        axis, keepdims = _reduction_args("sum", axis, keepdims, dim, keepdim)
         axes = _normalize_axes(axis, self.ndim, "sum")
         return ops.Sum.apply(self, axis=axes, keepdims=keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
+        axis, keepdims = _reduction_args("mean", axis, keepdims, dim, keepdim)
         n = self._count(axis, "mean")  # checks the axes under this operation's name
         return self.sum(axis, keepdims) / n
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    def var(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        *,
+        dim: Any = None,
+        keepdim: Any = None,
+    ) -> Tensor:
         """Variance: sum((x - mean)^2) / (n - ddof) over ``axis``."""
+        axis, keepdims = _reduction_args("var", axis, keepdims, dim, keepdim)
         n = self._count(axis, "var")
         if n - ddof <= 0:
             raise ShapeError(f"var: ddof={ddof} needs more than {ddof} elements; got {n}")
         d = self - self.mean(axis, keepdims=True)
         return (d * d).sum(axis, keepdims) / (n - ddof)
 
-    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Standard deviation: sqrt(var)."""
-        self._count(axis, "std")
-        return self.var(axis, keepdims, ddof).sqrt()
+    def std(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        *,
+        dim: Any = None,
+        keepdim: Any = None,
+    ) -> Tensor:
+        """Standard deviation sqrt(var); its gradient is 0 where it is 0 (as PyTorch's)."""
+        axis, keepdims = _reduction_args("std", axis, keepdims, dim, keepdim)
+        n = self._count(axis, "std")
+        if n - ddof <= 0:
+            raise ShapeError(f"std: ddof={ddof} needs more than {ddof} elements; got {n}")
+        axes = _normalize_axes(axis, self.ndim, "std")
+        return ops.Std.apply(self, axis=axes, keepdims=keepdims, ddof=ddof)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
         """Largest value over ``axis``; tied maxima share the gradient equally."""
-        self._check_nonempty("max")
-        return ops.Max.apply(self, axis=_normalize_axes(axis, self.ndim, "max"), keepdims=keepdims)
+        axis, keepdims = _reduction_args("max", axis, keepdims, dim, keepdim)
+        axes = _normalize_axes(axis, self.ndim, "max")
+        self._check_nonempty("max", axes)
+        return ops.Max.apply(self, axis=axes, keepdims=keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def min(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
         """Smallest value over ``axis``; tied minima share the gradient equally."""
-        self._check_nonempty("min")
-        return ops.Min.apply(self, axis=_normalize_axes(axis, self.ndim, "min"), keepdims=keepdims)
+        axis, keepdims = _reduction_args("min", axis, keepdims, dim, keepdim)
+        axes = _normalize_axes(axis, self.ndim, "min")
+        self._check_nonempty("min", axes)
+        return ops.Min.apply(self, axis=axes, keepdims=keepdims)
 
-    def argmax(self, axis: int | None = None) -> np.ndarray:
+    def argmax(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: Any = None,
+        keepdim: Any = None,
+    ) -> Tensor:
         """Index of the largest value (over the flattened tensor when axis is None).
 
-        Not differentiable: returns an integer numpy array, e.g. predicted classes.
+        Not differentiable: an integer tensor without grad, e.g. predicted classes.
         """
-        self._check_nonempty("argmax")
-        if axis is not None:
-            axis = _normalize_axis(axis, self.ndim, "argmax")
-        return np.argmax(self.data, axis=axis)
+        return self._arg_best(np.argmax, "argmax", axis, keepdims, dim, keepdim)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def argmin(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: Any = None,
+        keepdim: Any = None,
+    ) -> Tensor:
+        """Index of the smallest value (over the flattened tensor when axis is None)."""
+        return self._arg_best(np.argmin, "argmin", axis, keepdims, dim, keepdim)
+
+    def _arg_best(
+        self, pick: Any, op: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any
+    ) -> Tensor:
+        axis, keepdims = _reduction_args(op, axis, keepdims, dim, keepdim)
+        if axis is not None and not _is_int(axis):
+            raise InvalidArgumentError(f"{op}: axis must be None or one integer; got {axis!r}")
+        axes = _normalize_axes(axis, self.ndim, op)
+        self._check_nonempty(op, axes)
+        if axes == ():  # a 0-d tensor: its one element is at index 0
+            return _exact(np.zeros((), dtype=np.int64), False)
+        best = pick(self.data, axis=None if axes is None else axes[0], keepdims=keepdims)
+        return _exact(np.asarray(best, dtype=np.int64), False)
+
+    def logsumexp(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
         """log(sum(exp(x))) over ``axis``, computed stably by shifting by the maximum."""
+        axis, keepdims = _reduction_args("logsumexp", axis, keepdims, dim, keepdim)
         self._count(axis, "logsumexp")
         shift = self.max(axis, keepdims=True).detach()
         out = (self - shift).exp().sum(axis, keepdims=True).log() + shift
@@ -709,14 +1023,107 @@ class Tensor:
         axes = _normalize_axes(axis, self.ndim, "logsumexp")
         return out.reshape(ops._drop_axes(self.shape, axes))
 
+    def prod(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
+        """Product over ``axis``; exact gradients also where elements are 0.
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> x = Tensor([2.0, 0.0, 3.0], requires_grad=True)
+            >>> x.prod().backward(); x.grad.tolist()
+            [0.0, 6.0, 0.0]
+        """
+        axis, keepdims = _reduction_args("prod", axis, keepdims, dim, keepdim)
+        axes = _normalize_axes(axis, self.ndim, "prod")
+        axes = tuple(range(self.ndim)) if axes is None else axes
+        kept = tuple(n for i, n in enumerate(self.shape) if i not in axes)
+        if not axes or self.size == 0:
+            out = self if not axes else self.sum(axes) * 0 + 1  # the empty product is 1
+        else:
+            # The reduced axes last, merged into one: the product is the last running product.
+            rest = [i for i in range(self.ndim) if i not in axes]
+            flat = self.transpose(*rest, *axes).reshape(kept + (-1,))
+            out = flat.cumprod(-1)[..., -1]
+        if keepdims:
+            return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(self.shape)))
+        return out
+
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Running sums along ``axis``: z_i = x_1 + ... + x_i (over the flattened tensor
+        when axis is None, as ``np.cumsum``)."""
+        axis = _alias("cumsum", "axis", axis, "dim", dim, None)
+        if axis is None:
+            return self.flatten().cumsum(0)
+        if _scalar_axis(self, axis):
+            return self.reshape(1).cumsum(0).reshape(())
+        return ops.Cumsum.apply(self, axis=_normalize_axis(axis, self.ndim, "cumsum"))
+
+    def cumprod(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Running products along ``axis``: z_i = x_1 * ... * x_i, exact gradients at zeros
+        (over the flattened tensor when axis is None, as ``np.cumprod``)."""
+        axis = _alias("cumprod", "axis", axis, "dim", dim, None)
+        if axis is None:
+            return self.flatten().cumprod(0)
+        if _scalar_axis(self, axis):
+            return self.reshape(1).cumprod(0).reshape(())
+        return ops.Cumprod.apply(self, axis=_normalize_axis(axis, self.ndim, "cumprod"))
+
+    def any(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
+        """Whether any element (over ``axis``) is nonzero: a boolean tensor."""
+        axis, keepdims = _reduction_args("any", axis, keepdims, dim, keepdim)
+        axes = _normalize_axes(axis, self.ndim, "any")
+        return Tensor(np.any(self.data, axis=axes, keepdims=keepdims), dtype=np.bool_)
+
+    def all(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
+        """Whether every element (over ``axis``) is nonzero: a boolean tensor."""
+        axis, keepdims = _reduction_args("all", axis, keepdims, dim, keepdim)
+        axes = _normalize_axes(axis, self.ndim, "all")
+        return Tensor(np.all(self.data, axis=axes, keepdims=keepdims), dtype=np.bool_)
+
+    def sort(
+        self, axis: int = -1, descending: bool = False, *, dim: int | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """``(values, indices)`` sorted along ``axis`` (stable); values carry the gradient.
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> values, indices = Tensor([3.0, 1.0, 2.0]).sort()
+            >>> values.tolist(), indices.tolist()
+            ([1.0, 2.0, 3.0], [1, 2, 0])
+        """
+        axis = _normalize_axis(_alias("sort", "axis", axis, "dim", dim, -1), self.ndim, "sort")
+        keys = -self.data if descending else self.data
+        indices = np.argsort(keys, axis=axis, kind="stable")
+        return self.gather(axis, indices), _exact(indices, False)
+
+    def topk(
+        self, k: int, axis: int = -1, largest: bool = True, *, dim: int | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """The ``k`` largest (or smallest) values along ``axis`` and their indices, sorted."""
+        axis = _normalize_axis(_alias("topk", "axis", axis, "dim", dim, -1), self.ndim, "topk")
+        if not _is_int(k) or not 0 <= k <= self.shape[axis]:
+            raise InvalidArgumentError(
+                f"topk: k must be an integer from 0 to {self.shape[axis]} (the length of axis "
+                f"{axis} of shape {self.shape}); got {k!r}"
+            )
+        values, indices = self.sort(axis, descending=largest)
+        keep = (slice(None),) * axis + (slice(0, k),)
+        return values[keep], indices[keep]
+
     def _count(self, axis: Any, op: str) -> int:
         axes = _normalize_axes(axis, self.ndim, op)
         if axes is None:
             return self.size
         return int(np.prod([self.shape[a] for a in axes]))
 
-    def _check_nonempty(self, op: str) -> None:
-        if self.data.size == 0:
+    def _check_nonempty(self, op: str, axes: tuple[int, ...] | None = None) -> None:
+        """An empty reduction has no max: refuse it (reducing a non-empty axis is fine)."""
+        if self.data.size == 0 and (axes is None or any(self.shape[a] == 0 for a in axes)):
             raise ShapeError(f"{op}: empty tensor of shape {self.shape} has no {op}")
 
     # ------------------------------------------------------------------ shape
@@ -731,6 +1138,10 @@ class Tensor:
             )
         return ops.Reshape.apply(self, shape=new)
 
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for :meth:`reshape` (the result shares the data when numpy can)."""
+        return self.reshape(*shape)
+
     def transpose(self, *axes: Any) -> Tensor:
         """Permute axes (reverse them when none are given)."""
         if not axes:
@@ -744,6 +1155,16 @@ class Tensor:
                 f"tensor of shape {self.shape}"
             )
         return ops.Transpose.apply(self, axes=tuple(a % self.ndim for a in axes))
+
+    def permute(self, *dims: Any) -> Tensor:
+        """PyTorch's name for :meth:`transpose` with every axis given: ``t.permute(2, 0, 1)``."""
+        if not dims or (len(dims) == 1 and isinstance(dims[0], (tuple, list)) and not dims[0]):
+            if self.ndim:
+                raise ShapeError(
+                    f"permute: give an order of all {self.ndim} axes of shape {self.shape}"
+                )
+            return self
+        return self.transpose(*dims)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes."""
@@ -770,8 +1191,9 @@ class Tensor:
         shape = self.shape
         return self.reshape(shape[:lo] + (int(np.prod(shape[lo : hi + 1])),) + shape[hi + 1 :])
 
-    def squeeze(self, axis: Any = None) -> Tensor:
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
         """Remove axes of length 1 (all of them, or those in ``axis``)."""
+        axis = _alias("squeeze", "axis", axis, "dim", dim, None)
         if axis is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         axes = _normalize_axes(axis, self.ndim, "squeeze") or ()
@@ -783,14 +1205,24 @@ class Tensor:
                 )
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
 
-    def unsqueeze(self, axis: int) -> Tensor:
+    def unsqueeze(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """Insert an axis of length 1 at ``axis`` (negative counts from the end of the result)."""
+        axis = _alias("unsqueeze", "axis", axis, "dim", dim, None)
+        if axis is None:
+            raise InvalidArgumentError("unsqueeze: give the position of the new axis")
         a = _normalize_axis(axis, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:a] + (1,) + self.shape[a:])
 
     def expand(self, *shape: Any) -> Tensor:
-        """Broadcast to ``shape`` without copying; the gradient is summed back."""
+        """Broadcast to ``shape`` without copying; the gradient is summed back.
+
+        As in PyTorch, -1 keeps a dimension's size: ``t.expand(4, -1)``.
+        """
         target = _shape_arg(shape, "expand")
+        lead = len(target) - self.ndim
+        target = tuple(
+            self.shape[i - lead] if t == -1 and i >= lead else t for i, t in enumerate(target)
+        )
         fits = len(target) >= self.ndim and all(
             n in (1, t) for n, t in zip(self.shape[::-1], target[::-1])
         )
@@ -800,6 +1232,155 @@ class Tensor:
                 "right, each dimension must be 1 or equal the target's, and new axes go first"
             )
         return ops.Expand.apply(self, shape=target)
+
+    def flip(self, axis: Any = None, *, dims: Any = None, dim: Any = None) -> Tensor:
+        """Reverse the order of the elements along ``axis`` (an int, a tuple, or None: all)."""
+        axis = _alias("flip", "axis", axis, "dims", dim if dims is None else dims, None)
+        axes = _normalize_axes(axis, self.ndim, "flip")
+        return ops.Flip.apply(self, axis=tuple(range(self.ndim)) if axes is None else axes)
+
+    def roll(self, shift: Any, axis: Any = None, *, dims: Any = None, dim: Any = None) -> Tensor:
+        """Shift the elements cyclically by ``shift`` along ``axis`` (the flattened tensor when
+        None); ``shift`` and ``axis`` may be tuples of the same length."""
+        axis = _alias("roll", "axis", axis, "dims", dim if dims is None else dims, None)
+        shifts = shift if isinstance(shift, (tuple, list)) else (shift,)
+        if not all(_is_int(n) for n in shifts):
+            raise InvalidArgumentError(f"roll: shift must be integers; got {shift!r}")
+        if axis is None:
+            if len(shifts) != 1:
+                raise InvalidArgumentError(f"roll: a tuple shift {shift!r} needs as many axes")
+            return ops.Roll.apply(self, shift=int(shifts[0]), axis=None)
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        if len(axes) != len(shifts):
+            raise InvalidArgumentError(
+                f"roll: shift {shift!r} and axis {axis!r} must have the same length"
+            )
+        axes = tuple(_normalize_axis(a, self.ndim, "roll") for a in axes)
+        return ops.Roll.apply(self, shift=tuple(int(n) for n in shifts), axis=axes)
+
+    def pad(self, widths: Any, value: float = 0.0) -> Tensor:
+        """Surround with ``value``: widths as numpy's ``np.pad`` takes them.
+
+        ``widths`` is an int (that many on both sides of every axis), a pair ``(before,
+        after)`` for every axis, or one pair per axis.
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> Tensor([1.0, 2.0]).pad((1, 2)).tolist()
+            [0.0, 1.0, 2.0, 0.0, 0.0]
+        """
+        if self.ndim == 0:
+            raise ShapeError("pad: a 0-d tensor has no axis to pad; reshape it to (1,) first")
+        if _is_int(widths):
+            pairs: Any = [(widths, widths)] * self.ndim
+        elif isinstance(widths, (tuple, list)) and len(widths) == 2 and all(
+            _is_int(w) for w in widths
+        ):
+            pairs = [tuple(widths)] * self.ndim
+        else:
+            pairs = [tuple(p) if isinstance(p, (tuple, list)) else p for p in widths]
+        ok = len(pairs) == self.ndim and all(
+            isinstance(p, tuple) and len(p) == 2 and all(_is_int(w) and w >= 0 for w in p)
+            for p in pairs
+        )
+        if not ok:
+            raise InvalidArgumentError(
+                f"pad: widths must be a non-negative int, a pair (before, after), or one pair "
+                f"per axis for shape {self.shape}; got {widths!r}"
+            )
+        if not np.isfinite(value):
+            raise InvalidArgumentError(f"pad: value must be finite; got {value}")
+        return ops.Pad.apply(
+            self, widths=tuple((int(lo), int(hi)) for lo, hi in pairs), value=value
+        )
+
+    def tile(self, *reps: Any) -> Tensor:
+        """Repeat the whole tensor ``reps[i]`` times along axis i, as ``np.tile``.
+
+        Fewer reps than dims repeat the last axes; more add leading axes.
+        """
+        reps = _shape_arg(reps, "tile")
+        if any(r < 0 for r in reps):
+            raise InvalidArgumentError(f"tile: repetitions must be non-negative; got {reps}")
+        n = max(len(reps), self.ndim)
+        full = (1,) * (n - len(reps)) + reps
+        x = self.reshape((1,) * (n - self.ndim) + self.shape) if n > self.ndim else self
+        return ops.Tile.apply(x, reps=full)
+
+    def repeat(self, *reps: Any) -> Tensor:
+        """PyTorch's ``repeat``: tile the tensor ``reps[i]`` times along axis i.
+
+        Needs a repetition for every axis (extra ones add leading axes). For numpy's
+        element-by-element ``repeat`` use indexing: ``t[np.repeat(np.arange(n), k)]``.
+        """
+        sizes = _shape_arg(reps, "repeat")
+        if len(sizes) < self.ndim:
+            raise ShapeError(
+                f"repeat: needs a repetition for each of the {self.ndim} axes of shape "
+                f"{self.shape}; got {sizes}"
+            )
+        return self.tile(sizes)
+
+    def split(self, size: Any, axis: int = 0, *, dim: int | None = None) -> tuple[Tensor, ...]:
+        """Pieces along ``axis``: of ``size`` each (the last may be shorter), or of the sizes
+        in a list (which must add up to the axis's length)."""
+        axis = _normalize_axis(_alias("split", "axis", axis, "dim", dim, 0), self.ndim, "split")
+        n = self.shape[axis]
+        if _is_int(size):
+            if size <= 0:
+                raise InvalidArgumentError(f"split: size must be positive; got {size}")
+            sizes = [min(size, n - lo) for lo in range(0, n, size)] or [0]
+        else:
+            sizes = list(size)
+            if not all(_is_int(k) and k >= 0 for k in sizes) or sum(sizes) != n:
+                raise ShapeError(
+                    f"split: sizes {size!r} must be non-negative integers adding up to {n}, "
+                    f"the length of axis {axis} of shape {self.shape}"
+                )
+        head = (slice(None),) * axis
+        bounds = np.cumsum([0] + sizes).tolist()
+        return tuple(self[head + (slice(lo, hi),)] for lo, hi in zip(bounds, bounds[1:]))
+
+    def chunk(self, chunks: int, axis: int = 0, *, dim: int | None = None) -> tuple[Tensor, ...]:
+        """Split into ``chunks`` pieces of equal size along ``axis`` (the last may be
+        shorter, and fewer pieces come when the length does not allow more; as PyTorch)."""
+        axis = _normalize_axis(_alias("chunk", "axis", axis, "dim", dim, 0), self.ndim, "chunk")
+        if not _is_int(chunks) or chunks <= 0:
+            raise InvalidArgumentError(f"chunk: chunks must be a positive integer; got {chunks}")
+        return self.split(max(1, -(-self.shape[axis] // chunks)), axis)
+
+    def tril(self, k: int = 0) -> Tensor:
+        """The lower triangle of the last two axes: zero above the k-th diagonal."""
+        return self._triangle(np.tril, "tril", k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        """The upper triangle of the last two axes: zero below the k-th diagonal."""
+        return self._triangle(np.triu, "triu", k)
+
+    def _triangle(self, part: Any, op: str, k: int) -> Tensor:
+        if self.ndim < 2 or not _is_int(k):
+            raise ShapeError(
+                f"{op}: needs a tensor of at least 2 dims and an integer k; got shape "
+                f"{self.shape} and k={k!r}"
+            )
+        keep = part(np.ones(self.shape[-2:], dtype=bool), k)
+        return Tensor.where(keep, self, 0)
+
+    def diag(self, k: int = 0) -> Tensor:
+        """A vector's diagonal matrix, or a matrix's k-th diagonal (as ``np.diag``)."""
+        if not _is_int(k) or self.ndim not in (1, 2):
+            raise ShapeError(
+                f"diag: needs a 1-d or 2-d tensor and an integer k; got shape {self.shape}, "
+                f"k={k!r}"
+            )
+        if self.ndim == 1:
+            n = self.shape[0] + abs(k)
+            i = np.arange(self.shape[0])
+            index = (i + max(-k, 0), i + max(k, 0))
+            return _as_tensor(ops.ScatterAdd.apply(self, index=index, shape=(n, n)))
+        rows, cols = self.shape
+        i = np.arange(max(0, min(rows + min(k, 0), cols - max(k, 0))))
+        return self[i - min(k, 0), i + max(k, 0)]
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _index_arg(index)
@@ -811,8 +1392,9 @@ class Tensor:
     # ------------------------------------------------------------------ joining and selecting
 
     @staticmethod
-    def concatenate(ts: Sequence[Any], axis: int = 0) -> Tensor:
+    def concatenate(ts: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
         """Join tensors along an existing axis; their other dimensions must agree."""
+        axis = _alias("concatenate", "axis", axis, "dim", dim, 0)
         ts = [t if isinstance(t, Tensor) else Tensor(t) for t in ts]
         if not ts:
             raise ShapeError("concatenate: needs at least one tensor")
@@ -823,8 +1405,14 @@ class Tensor:
         return ops.Concatenate.apply(*ts, axis=axis)
 
     @staticmethod
-    def stack(ts: Sequence[Any], axis: int = 0) -> Tensor:
+    def cat(ts: Sequence[Any], dim: int = 0) -> Tensor:
+        """PyTorch's name for :meth:`concatenate`: ``Tensor.cat([a, b], dim=1)``."""
+        return Tensor.concatenate(ts, dim)
+
+    @staticmethod
+    def stack(ts: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
         """Join tensors of equal shape along a new axis."""
+        axis = _alias("stack", "axis", axis, "dim", dim, 0)
         ts = [t if isinstance(t, Tensor) else Tensor(t) for t in ts]
         if not ts:
             raise ShapeError("stack: needs at least one tensor")
@@ -850,13 +1438,113 @@ class Tensor:
         """Elementwise smaller of ``a`` and ``b``; ties share the gradient equally."""
         return _as_tensor(ops.Minimum.apply(a, b))
 
+    def gather(
+        self, axis: int | None = None, index: Any = None, *, dim: int | None = None
+    ) -> Tensor:
+        """Pick along ``axis`` by ``index`` (as ``torch.gather``): for axis 1 of a 2-d tensor,
+        ``out[i, j] = self[i, index[i, j]]``. ``index`` has as many dims as self and is no
+        larger along the other axes. The gradient adds up where an index repeats.
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, [[1, 1], [0, 1]]).tolist()
+            [[2.0, 2.0], [3.0, 4.0]]
+        """
+        axis, idx = self._along("gather", axis, dim, index)
+        return self[_index_grid(idx, axis)]
+
+    def scatter_add(
+        self, axis: int | None = None, index: Any = None, src: Any = None, *,
+        dim: int | None = None,
+    ) -> Tensor:
+        """A copy of self with ``src`` added at ``index`` along ``axis`` (as
+        ``torch.scatter_add``): for axis 0, ``out[index[i, j], j] += src[i, j]``; repeated
+        indices add up. Differentiable in self and in src.
+        """
+        axis, idx = self._along("scatter_add", axis, dim, index)
+        if not isinstance(src, Tensor):
+            src = np.asarray(src, dtype=self.dtype)
+        src_shape = src.shape
+        if len(src_shape) != idx.ndim or any(s < n for s, n in zip(src_shape, idx.shape)):
+            raise ShapeError(
+                f"scatter_add: src of shape {src_shape} must have the dims of index "
+                f"{idx.shape} and be at least as large along each"
+            )
+        part = src[tuple(slice(0, n) for n in idx.shape)] if src_shape != idx.shape else src
+        added = ops.ScatterAdd.apply(part, index=_index_grid(idx, axis), shape=self.shape)
+        return self + added
+
+    def _along(self, op: str, axis: Any, dim: Any, index: Any) -> tuple[int, np.ndarray]:
+        """The checked axis and index array of gather and scatter_add."""
+        axis = _alias(op, "axis", axis, "dim", dim, None)
+        if axis is None or index is None:
+            raise InvalidArgumentError(f"{op}: give an axis and an index: t.{op}(axis, index)")
+        axis = _normalize_axis(axis, self.ndim, op)
+        idx = _int_array(index, op)
+        n = self.shape[axis]
+        if idx.ndim != self.ndim or any(
+            k > s for d, (k, s) in enumerate(zip(idx.shape, self.shape)) if d != axis
+        ):
+            raise ShapeError(
+                f"{op}: index of shape {idx.shape} must have the {self.ndim} dims of the "
+                f"tensor's shape {self.shape} and be no larger along axes other than {axis}"
+            )
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexingError(
+                f"{op}: index values must be in [-{n}, {n}) for axis {axis} of shape "
+                f"{self.shape}; got values from {idx.min()} to {idx.max()}"
+            )
+        return axis, idx
+
+    def one_hot(self, num_classes: int = -1) -> Tensor:
+        """Integer labels as one-hot rows of the default float dtype (no gradient).
+
+        ``num_classes=-1`` takes the largest label + 1. Float tensors holding whole numbers
+        (what ``Tensor([0, 2, 1])`` makes) count as labels.
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> Tensor([0, 2]).one_hot(3).tolist()
+            [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+        """
+        labels = _int_array(self, "one_hot")
+        if labels.size and labels.min() < 0:
+            raise InvalidArgumentError(f"one_hot: labels must be >= 0; got {labels.min()}")
+        top = int(labels.max()) + 1 if labels.size else 0
+        n = top if num_classes == -1 else num_classes
+        if not _is_int(n) or n < top:
+            raise InvalidArgumentError(
+                f"one_hot: num_classes must be an integer above the largest label "
+                f"({top - 1}), or -1; got {num_classes!r}"
+            )
+        hot = labels[..., None] == np.arange(n)
+        return _exact(hot.astype(_default_dtype), False)
+
+    @staticmethod
+    def einsum(formula: str, *tensors: Any) -> Tensor:
+        """Einstein summation, as ``np.einsum``: ``Tensor.einsum("ij,jk->ik", a, b)``.
+
+        Letters name axes; a letter left out of the output is summed over. Without ``->``
+        the output is the letters that appear once, in alphabetical order (numpy's rule).
+
+        Example:
+            >>> from tinygrad_edu import Tensor
+            >>> Tensor.einsum("i,i->", Tensor([1.0, 2.0]), Tensor([3.0, 4.0])).item()
+            11.0
+        """
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+            tensors = tuple(tensors[0])  # PyTorch also takes the operands as one list
+        ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+        return _as_tensor(ops.Einsum.apply(*ts, formula=_einsum_formula(formula, ts)))
+
     # ------------------------------------------------------------------ numpy interoperability
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """Let numpy's ufuncs (``np.exp(t)``, ``array * t``) act on Tensors and be recorded.
 
-        Differentiable ufuncs become tensor operations; comparisons give boolean tensors;
-        piecewise-constant ones (``np.sign``, ``np.isfinite`` ...) give plain arrays.
+        Differentiable ufuncs become tensor operations (piecewise-constant ones such as
+        ``np.floor`` with a zero gradient); comparisons and tests such as ``np.isfinite`` give
+        boolean tensors.
         """
         if method != "__call__" or kwargs:
             return NotImplemented
@@ -865,9 +1553,43 @@ class Tensor:
         values = [x.data if isinstance(x, Tensor) else x for x in inputs]
         if ufunc in _COMPARISON_UFUNCS:
             return Tensor(ufunc(*values), dtype=np.bool_)
-        if ufunc in _CONSTANT_UFUNCS:
-            return ufunc(*values)
         return NotImplemented
+
+    def __array_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Let numpy's functions (``np.sum(t)``, ``np.concatenate([a, b])``) act on Tensors.
+
+        Those with a Tensor method run as that method and are recorded. Those whose result
+        carries no gradient (``np.shape``, ``np.allclose`` ...) run on the values. Any other,
+        given a tensor that requires grad, raises a TypeError naming what to use instead:
+        never a result silently cut from the graph.
+        """
+        method = _NUMPY_METHODS.get(func)
+        handler = _NUMPY_FUNCTIONS.get(func)
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        name = module.replace("numpy", "np", 1) + "." + getattr(func, "__name__", str(func))
+        if method is not None or handler is not None:
+            unsupported = sorted(k for k in kwargs if k in _NUMPY_ONLY_KWARGS)
+            if unsupported:
+                raise TypeError(
+                    f"{name} on a Tensor does not take {', '.join(unsupported)}=: the "
+                    "result is a new Tensor of the input's dtype. Drop the argument."
+                )
+            kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED_KWARGS}
+            if handler is not None:
+                return handler(*args, **kwargs)
+            t = args[0] if isinstance(args[0], Tensor) else Tensor(args[0])
+            return getattr(t, method)(*args[1:], **kwargs)
+        if func in _VALUE_FUNCTIONS or not _any_requires_grad((args, kwargs)):
+            return func(*_values(args), **_values(kwargs))
+        short = name.rsplit(".", 1)[-1]
+        method = f"t.{short}(...)" if hasattr(Tensor, short) else "tensor operations"
+        raise TypeError(
+            f"{name} is not recorded for backprop on Tensors, so its result would have no "
+            f"gradient. Use {method} instead, or {name}(t.detach().numpy()) to work on the "
+            "values deliberately."
+        )
 
 
 def _index_arg(index: Any) -> Any:
@@ -884,6 +1606,118 @@ def _index_arg(index: Any) -> Any:
             p = p.data
         out.append(p)
     return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def _index_grid(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    """The integer-array index that takes ``index`` along ``axis`` and every position along
+    the other axes (what gather and scatter_add select)."""
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[axis] = index
+    return tuple(grid)
+
+
+def _einsum_formula(formula: Any, ts: list[Tensor]) -> str:
+    """An explicit einsum formula "ij,jk->ik", checked against the operands."""
+    if not isinstance(formula, str):
+        raise InvalidArgumentError(f"einsum: the formula must be a string; got {formula!r}")
+    text = formula.replace(" ", "")
+    ins, arrow, out = text.partition("->")
+    subs = ins.split(",")
+    if len(subs) != len(ts):
+        raise InvalidArgumentError(
+            f"einsum: {formula!r} names {len(subs)} operand(s) but {len(ts)} were given"
+        )
+    implicit_batch = ""
+    if "..." in text:  # the batch axes get letters of their own, aligned from the right
+        subs, out, implicit_batch = _einsum_ellipsis(formula, subs, out, ts)
+    letters = "".join(subs)
+    if not all(c.isalpha() and c.isascii() for c in letters + out):
+        raise InvalidArgumentError(
+            f"einsum: {formula!r}: use letters, one per axis, and '...' for batch axes, "
+            "e.g. 'bij,bjk->bik' or '...ij,...jk->...ik'"
+        )
+    for i, (sub, t) in enumerate(zip(subs, ts)):
+        if len(sub) != t.ndim:
+            raise ShapeError(
+                f"einsum: operand {i} has shape {t.shape} ({t.ndim} dims) but {formula!r} "
+                f"gives it {len(sub)} letters ({sub!r})"
+            )
+    if not arrow:
+        once = sorted(c for c in set(letters) if letters.count(c) == 1 and c not in implicit_batch)
+        out = implicit_batch + "".join(once)
+    bad = [c for c in out if c not in letters or out.count(c) > 1]
+    if bad:
+        raise InvalidArgumentError(
+            f"einsum: output letter {bad[0]!r} of {formula!r} must appear once in the output "
+            "and in some operand"
+        )
+    return ",".join(subs) + "->" + out
+
+
+def _einsum_ellipsis(
+    formula: str, subs: list[str], out: str, ts: list[Tensor]
+) -> tuple[list[str], str, str]:
+    """Replace each '...' by letters the formula does not use, one per batch axis."""
+    free = [c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in formula]
+    counts = []
+    for sub, t in zip(subs, ts):
+        named = len(sub.replace("...", ""))
+        counts.append(t.ndim - named if "..." in sub else 0)
+        if sub.count("...") > 1 or "." in sub.replace("...", "") or counts[-1] < 0:
+            raise ShapeError(
+                f"einsum: operand {len(counts) - 1} has shape {t.shape}, which {sub!r} of "
+                f"{formula!r} does not fit (at most one '...', standing for the axes not named)"
+            )
+    batch = "".join(free[: max(counts)])[::-1]
+    subs = [s.replace("...", batch[len(batch) - k :]) for s, k in zip(subs, counts)]
+    return subs, out.replace("...", batch), batch
+
+
+def _values(obj: Any) -> Any:
+    """Arguments with every Tensor (also inside lists, tuples, dicts) replaced by its array."""
+    if isinstance(obj, Tensor):
+        return obj.data
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_values(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _values(v) for k, v in obj.items()}
+    return obj
+
+
+def _any_requires_grad(obj: Any) -> bool:
+    if isinstance(obj, Tensor):
+        return obj.requires_grad
+    if isinstance(obj, (list, tuple)):
+        return any(_any_requires_grad(v) for v in obj)
+    if isinstance(obj, dict):
+        return any(_any_requires_grad(v) for v in obj.values())
+    return False
+
+
+def _np_sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> Tensor:
+    t = a if isinstance(a, Tensor) else Tensor(a)
+    return t.flatten().sort(0)[0] if axis is None else t.sort(axis)[0]
+
+
+def _np_where(cond: Any, *ab: Any) -> Any:
+    if not ab:  # np.where(cond): the indices where cond holds, no gradient
+        return np.where(_values(cond))
+    if len(ab) != 2:
+        raise TypeError("np.where takes a condition alone, or a condition and two values")
+    return Tensor.where(cond, *ab)
+
+
+def _np_dot(a: Any, b: Any) -> Tensor:
+    if np.ndim(a) > 2 or np.ndim(b) > 2 or np.ndim(a) == 0 or np.ndim(b) == 0:
+        raise TypeError(
+            f"np.dot on Tensors is recorded for vectors and matrices; got shapes {np.shape(a)} "
+            "and {np.shape(b)}. Use a @ b (matmul) or Tensor.einsum."
+        )
+    return _matmul(a, b)
+
+
+def _np_einsum(formula: str, *operands: Any) -> Tensor:
+    return Tensor.einsum(formula, *operands)
 
 
 def _matmul(x: Any, y: Any) -> Tensor:
@@ -938,6 +1772,10 @@ def _operand_name(value: Any, otherwise: str) -> str:
     return name if isinstance(name, str) and name else otherwise
 
 
+# SELU's constants (Klambauer et al., 2017), to PyTorch's precision.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
 from . import autograd, ops  # noqa: E402  (both need the Tensor class defined above)
 
 _DIFFERENTIABLE_UFUNCS = {
@@ -955,6 +1793,27 @@ _DIFFERENTIABLE_UFUNCS = {
     np.maximum: Tensor.maximum,
     np.minimum: Tensor.minimum,
     np.matmul: _matmul,
+    np.sin: ops.Sin.apply,
+    np.cos: ops.Cos.apply,
+    np.tan: ops.Tan.apply,
+    np.sinh: ops.Sinh.apply,
+    np.cosh: ops.Cosh.apply,
+    np.arcsin: ops.Arcsin.apply,
+    np.arccos: ops.Arccos.apply,
+    np.arctan: ops.Arctan.apply,
+    np.log2: ops.Log2.apply,
+    np.exp2: ops.Exp2.apply,
+    np.log1p: ops.Log1p.apply,
+    np.expm1: ops.Expm1.apply,
+    np.square: Tensor.square,
+    np.reciprocal: Tensor.reciprocal,
+    np.remainder: ops.Mod.apply,
+    # piecewise constant: recorded with a zero gradient, as the Tensor methods are
+    np.sign: ops.Sign.apply,
+    np.floor: ops.Floor.apply,
+    np.ceil: ops.Ceil.apply,
+    np.rint: ops.Round.apply,
+    np.trunc: ops.Trunc.apply,
 }
 _COMPARISON_SYMBOLS = {
     np.less: "<", np.less_equal: "<=", np.greater: ">", np.greater_equal: ">=",
@@ -962,7 +1821,37 @@ _COMPARISON_SYMBOLS = {
 }
 _COMPARISON_UFUNCS = {
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+    np.isnan, np.isinf, np.isfinite, np.signbit,  # tests of the values: boolean tensors too
 }
-_CONSTANT_UFUNCS = {
-    np.sign, np.isnan, np.isinf, np.isfinite, np.floor, np.ceil, np.rint, np.signbit,
+
+# numpy functions and the Tensor method each runs as (see Tensor.__array_function__).
+# numpy functions that run as a Tensor method, ``np.sum(t, ...)`` as ``t.sum(...)``, and those
+# that run as a function of their own (see Tensor.__array_function__).
+_NUMPY_METHODS = {
+    np.sum: "sum", np.mean: "mean", np.var: "var", np.std: "std", np.max: "max",
+    np.amax: "max", np.min: "min", np.amin: "min", np.prod: "prod", np.argmax: "argmax",
+    np.argmin: "argmin", np.any: "any", np.all: "all", np.cumsum: "cumsum",
+    np.cumprod: "cumprod", np.reshape: "reshape", np.transpose: "transpose",
+    np.swapaxes: "swapaxes", np.squeeze: "squeeze", np.expand_dims: "unsqueeze",
+    np.ravel: "flatten", np.broadcast_to: "expand", np.flip: "flip", np.roll: "roll",
+    np.pad: "pad", np.tile: "tile", np.tril: "tril", np.triu: "triu", np.diag: "diag",
+    np.clip: "clip", np.round: "round", np.around: "round",
+}  # fmt: skip
+_NUMPY_FUNCTIONS = {
+    np.concatenate: Tensor.concatenate,
+    np.stack: Tensor.stack,
+    np.where: _np_where,
+    np.sort: _np_sort,
+    np.dot: _np_dot,
+    np.einsum: _np_einsum,
 }
+_NUMPY_ONLY_KWARGS = {"out", "dtype", "where", "initial", "casting", "order", "mode"}
+_IGNORED_KWARGS = {"optimize", "kind"}  # how numpy computes, not what
+# Functions whose results carry no gradient: they run on the values of any tensor.
+_VALUE_FUNCTIONS = {
+    np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.array_equiv,
+    np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.argsort, np.nonzero,
+    np.count_nonzero, np.argwhere, np.flatnonzero, np.searchsorted, np.result_type,
+    np.save, np.savez, np.savez_compressed, np.array2string, np.array_repr, np.array_str,
+    np.may_share_memory, np.shares_memory, np.iscomplexobj, np.isrealobj,
+}  # fmt: skip

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,6 +185,204 @@ def _concat_ref(*arrays: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.concatenate(arrays, axis=axis)
 
 
+def _integers(low: int, high: int) -> tuple[float, ...]:
+    """The integers in [low, high]: where floor, ceil and trunc jump."""
+    return tuple(float(k) for k in range(low, high + 1))
+
+
+@st.composite
+def _mod_case(draw: st.DrawFn) -> Case:
+    """x mod y away from its jumps (where x / y is an integer)."""
+    pairs = tst.broadcastable_pairs(["real", "nonzero"])
+    return Case(draw(pairs.filter(lambda ab: _off_integers(ab[0] / ab[1]))))
+
+
+def _off_integers(q: np.ndarray) -> bool:
+    return bool(np.all(np.abs(q - np.round(q)) > _GAP))
+
+
+@st.composite
+def _with_zeros(draw: st.DrawFn, reduce: bool) -> Case:
+    """Arrays holding exact zeros (products: the gradient must not divide by them)."""
+    values = st.sampled_from([0.0, 0.0, -1.5, 0.5, 1.25, 2.0])
+    a = draw(tst.hnp.arrays(np.float64, tst.shapes(min_dims=1), elements=values))
+    if reduce:
+        return Case((a,), {"axis": draw(tst.axes(a.ndim)), "keepdims": draw(st.booleans())})
+    return Case((a,), {"axis": draw(st.integers(-a.ndim, a.ndim - 1))})
+
+
+@st.composite
+def _sort_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1), unique=True).filter(_spread))
+    return Case(
+        (a,), {"axis": draw(st.integers(-a.ndim, a.ndim - 1)), "descending": draw(st.booleans())}
+    )
+
+
+@st.composite
+def _topk_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1), unique=True).filter(_spread))
+    axis = draw(st.integers(-a.ndim, a.ndim - 1))
+    k = draw(st.integers(0, a.shape[axis]))
+    return Case((a,), {"k": k, "axis": axis, "largest": draw(st.booleans())})
+
+
+@st.composite
+def _flip_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays())
+    return Case((a,), {"axis": draw(tst.axes(a.ndim))})
+
+
+@st.composite
+def _roll_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    if draw(st.booleans()):
+        return Case((a,), {"shift": draw(st.integers(-5, 5)), "axis": None})
+    axes = draw(tst.hnp.valid_tuple_axes(a.ndim, min_size=1))
+    shifts = tuple(draw(st.integers(-5, 5)) for _ in axes)
+    return Case((a,), {"shift": shifts, "axis": axes})
+
+
+@st.composite
+def _pad_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    widths = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in a.shape)
+    return Case((a,), {"widths": widths, "value": draw(st.sampled_from([0.0, -1.5]))})
+
+
+@st.composite
+def _tile_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(max_dims=2, max_side=3)))
+    reps = tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=3)))
+    return Case((a,), {"reps": reps})
+
+
+@st.composite
+def _repeat_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(max_dims=2, max_side=3)))
+    extra = draw(st.integers(0, 1))
+    reps = tuple(draw(st.integers(1, 3)) for _ in range(a.ndim + extra))
+    return Case((a,), {"reps": reps})
+
+
+@st.composite
+def _split_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    axis = draw(st.integers(-a.ndim, a.ndim - 1))
+    return Case((a,), {"size": draw(st.integers(1, 4)), "axis": axis})
+
+
+@st.composite
+def _chunk_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    axis = draw(st.integers(-a.ndim, a.ndim - 1))
+    return Case((a,), {"chunks": draw(st.integers(1, 4)), "axis": axis})
+
+
+@st.composite
+def _triangle_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=2)))
+    return Case((a,), {"k": draw(st.integers(-2, 2))})
+
+
+@st.composite
+def _diag_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1, max_dims=2)))
+    return Case((a,), {"k": draw(st.integers(-2, 2))})
+
+
+@st.composite
+def _gather_case(draw: st.DrawFn) -> Case:
+    """An index along ``axis`` (repeats included) no larger than the input elsewhere."""
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    axis = draw(st.integers(0, a.ndim - 1))
+    shape = tuple(
+        draw(st.integers(1, 4)) if d == axis else draw(st.integers(1, n))
+        for d, n in enumerate(a.shape)
+    )
+    n = a.shape[axis]
+    index = draw(tst.hnp.arrays(np.int64, shape, elements=st.integers(-n, n - 1)))
+    return Case((a,), {"axis": axis, "index": index})
+
+
+@st.composite
+def _scatter_case(draw: st.DrawFn) -> Case:
+    case = draw(_gather_case())
+    a, index = case.arrays[0], case.params["index"]
+    src = draw(tst.arrays(tuple(k + draw(st.integers(0, 1)) for k in index.shape)))
+    return Case((a, src), case.params)
+
+
+@st.composite
+def _lerp_case(draw: st.DrawFn) -> Case:
+    shapes = draw(tst.broadcastable_shapes(3))
+    return Case(tuple(draw(tst.arrays(s)) for s in shapes))
+
+
+# Formulas with their operands' shapes, the letters' sizes drawn: products, traces,
+# diagonals, outer products, batches, transposes and sums.
+_EINSUM_FORMULAS = [
+    "ij,jk->ik", "ii->i", "ii->", "ij->", "ij->ji", "i,j->ij", "bij,bjk->bik", "i,i->",
+    "ij,j->i", "iij->j", "ij,ij->ij", "ijk->ki",
+]  # fmt: skip
+
+
+@st.composite
+def _einsum_case(draw: st.DrawFn) -> Case:
+    formula = draw(st.sampled_from(_EINSUM_FORMULAS))
+    sizes = {c: draw(st.integers(1, 3)) for c in sorted(set(formula) - set(",->"))}
+    ins = formula.split("->")[0].split(",")
+    return Case(
+        tuple(draw(tst.arrays(tuple(sizes[c] for c in sub))) for sub in ins),
+        {"formula": formula},
+    )
+
+
+def _split_ref(a: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """The pieces of ``size`` along ``axis`` put back in reverse order."""
+    n = a.shape[axis]
+    pieces = [np.take(a, range(lo, min(lo + size, n)), axis=axis) for lo in range(0, n, size)]
+    return np.concatenate(pieces[::-1], axis=axis)
+
+
+def _chunk_ref(a: np.ndarray, chunks: int, axis: int) -> np.ndarray:
+    return _split_ref(a, max(1, -(-a.shape[axis] // chunks)), axis)
+
+
+def _topk_ref(a: np.ndarray, k: int, axis: int, largest: bool) -> np.ndarray:
+    ordered = -np.sort(-a, axis=axis) if largest else np.sort(a, axis=axis)
+    return np.take(ordered, range(k), axis=axis)
+
+
+def _gather_ref(a: np.ndarray, axis: int, index: np.ndarray) -> np.ndarray:
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[axis] = index
+    return a[tuple(grid)]
+
+
+def _scatter_ref(a: np.ndarray, src: np.ndarray, axis: int, index: np.ndarray) -> np.ndarray:
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[axis] = index
+    out = a.copy()
+    np.add.at(out, tuple(grid), src[tuple(slice(0, n) for n in index.shape)])
+    return out
+
+
+def _gelu_ref(a: np.ndarray) -> np.ndarray:
+    return a * (0.5 + 0.5 * np.vectorize(math.erf)(a / np.sqrt(2)))
+
+
+def _softplus_ref(a: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0, a)
+
+
+def _elu_ref(a: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    return np.where(a > 0, a, alpha * (np.exp(a) - 1))
+
+
+_SELU = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946)
+
+
 _SPECS = [
     # ------------------------------------------------------------------ arithmetic
     OpSpec("add", lambda a, b: a + b, np.add, _binary()),
@@ -197,6 +396,15 @@ _SPECS = [
     OpSpec("rsub_scalar", lambda a: 1.5 - a, lambda a: 1.5 - a, _unary()),
     OpSpec("rdiv_scalar", lambda a: 1.5 / a, lambda a: 1.5 / a, _unary("nonzero")),
     OpSpec("neg", lambda a: -a, np.negative, _unary()),
+    OpSpec("mod", lambda a, b: a % b, np.mod, _mod_case(), second_order=False),
+    OpSpec(
+        "rmod_scalar",
+        lambda a: 2.5 % a,
+        lambda a: np.mod(2.5, a),
+        _unary("nonzero").filter(lambda c: _off_integers(2.5 / c.arrays[0])),
+        second_order=False,
+    ),
+    OpSpec("lerp", lambda a, b, w: a.lerp(b, w), lambda a, b, w: a + w * (b - a), _lerp_case()),
     OpSpec("maximum", Tensor.maximum, np.maximum, _binary(apart=True), second_order=False),
     OpSpec("minimum", Tensor.minimum, np.minimum, _binary(apart=True), second_order=False),
     OpSpec(
@@ -210,6 +418,28 @@ _SPECS = [
     OpSpec("exp", Tensor.exp, np.exp, _unary()),
     OpSpec("log", Tensor.log, np.log, _unary("positive")),
     OpSpec("sqrt", Tensor.sqrt, np.sqrt, _unary("positive")),
+    OpSpec("log2", Tensor.log2, np.log2, _unary("positive")),
+    OpSpec("exp2", Tensor.exp2, np.exp2, _unary()),
+    OpSpec("log1p", Tensor.log1p, np.log1p, _unary((-0.9, 3.0))),
+    OpSpec("expm1", Tensor.expm1, np.expm1, _unary()),
+    OpSpec("square", Tensor.square, np.square, _unary()),
+    OpSpec("reciprocal", Tensor.reciprocal, np.reciprocal, _unary("nonzero")),
+    OpSpec("rsqrt", Tensor.rsqrt, lambda a: 1 / np.sqrt(a), _unary("positive")),
+    OpSpec("erf", Tensor.erf, np.vectorize(math.erf, otypes=[float]), _unary()),
+    OpSpec("sin", Tensor.sin, np.sin, _unary()),
+    OpSpec("cos", Tensor.cos, np.cos, _unary()),
+    OpSpec("tan", Tensor.tan, np.tan, _unary((-1.2, 1.2))),
+    OpSpec("sinh", Tensor.sinh, np.sinh, _unary()),
+    OpSpec("cosh", Tensor.cosh, np.cosh, _unary()),
+    OpSpec("arcsin", Tensor.arcsin, np.arcsin, _unary("unit")),
+    OpSpec("arccos", Tensor.arccos, np.arccos, _unary("unit")),
+    OpSpec("arctan", Tensor.arctan, np.arctan, _unary()),
+    # rounding: zero gradient, checked away from the jumps
+    OpSpec("sign", Tensor.sign, np.sign, _unary(kinks=(0.0,)), second_order=False),
+    OpSpec("floor", Tensor.floor, np.floor, _unary(kinks=_integers(-2, 2)), False),
+    OpSpec("ceil", Tensor.ceil, np.ceil, _unary(kinks=_integers(-2, 2)), False),
+    OpSpec("trunc", Tensor.trunc, np.trunc, _unary(kinks=_integers(-2, 2)), False),
+    OpSpec("round", Tensor.round, np.round, _unary(kinks=(-1.5, -0.5, 0.5, 1.5)), False),
     OpSpec("abs", Tensor.abs, np.abs, _unary(kinks=(0.0,)), second_order=False),
     OpSpec(
         "clip",
@@ -237,6 +467,44 @@ _SPECS = [
         second_order=False,
     ),
     OpSpec("softsign", Tensor.softsign, lambda a: a / (1 + np.abs(a)), _unary(kinks=(0.0,))),
+    OpSpec("softplus", Tensor.softplus, _softplus_ref, _unary()),
+    OpSpec("gelu", Tensor.gelu, _gelu_ref, _unary()),
+    OpSpec(
+        "gelu_tanh",
+        lambda a: a.gelu(approximate="tanh"),
+        lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3))),
+        _unary(),
+    ),
+    OpSpec("elu", lambda a: a.elu(0.7), lambda a: _elu_ref(a, 0.7), _unary(kinks=(0.0,))),
+    OpSpec(
+        "selu",
+        Tensor.selu,
+        lambda a: _SELU[1] * _elu_ref(a, _SELU[0]),
+        _unary(kinks=(0.0,)),
+    ),
+    OpSpec("silu", Tensor.silu, lambda a: a / (1 + np.exp(-a)), _unary()),
+    OpSpec("mish", Tensor.mish, lambda a: a * np.tanh(_softplus_ref(a)), _unary()),
+    OpSpec(
+        "relu6",
+        Tensor.relu6,
+        lambda a: np.clip(a, 0, 6),
+        _unary((-2.0, 8.0), kinks=(0.0, 6.0)),
+        second_order=False,
+    ),
+    OpSpec(
+        "hardsigmoid",
+        Tensor.hardsigmoid,
+        lambda a: np.clip(a / 6 + 0.5, 0, 1),
+        _unary((-5.0, 5.0), kinks=(-3.0, 3.0)),
+        second_order=False,
+    ),
+    OpSpec(
+        "hardswish",
+        Tensor.hardswish,
+        lambda a: a * np.clip(a / 6 + 0.5, 0, 1),
+        _unary((-5.0, 5.0), kinks=(-3.0, 3.0)),
+    ),
+    OpSpec("logsigmoid", Tensor.logsigmoid, lambda a: -_softplus_ref(-a), _unary()),
     OpSpec("softmax", lambda a, axis: a.softmax(axis), _softmax_ref, _with_one_axis()),
     OpSpec(
         "log_softmax",
@@ -246,6 +514,12 @@ _SPECS = [
     ),
     # ------------------------------------------------------------------ linear algebra
     OpSpec("matmul", lambda a, b: a @ b, np.matmul, tst.matmul_pairs().map(Case)),
+    OpSpec(
+        "einsum",
+        lambda *ts, formula: Tensor.einsum(formula, *ts),
+        lambda *arrays, formula: np.einsum(formula, *arrays),
+        _einsum_case(),
+    ),
     # ------------------------------------------------------------------ reductions
     OpSpec("sum", Tensor.sum, _sum_ref, _with_axis()),
     OpSpec("mean", Tensor.mean, np.mean, _with_axis()),
@@ -253,6 +527,26 @@ _SPECS = [
     OpSpec("max", Tensor.max, np.max, _with_axis(unique=True), second_order=False),
     OpSpec("min", Tensor.min, np.min, _with_axis(unique=True), second_order=False),
     OpSpec("logsumexp", Tensor.logsumexp, _logsumexp_ref, _with_axis()),
+    OpSpec("std", Tensor.std, np.std, _var_case()),
+    OpSpec("prod", Tensor.prod, np.prod, _with_axis()),
+    OpSpec("prod_zeros", Tensor.prod, np.prod, _with_zeros(reduce=True)),
+    OpSpec("cumsum", lambda a, axis: a.cumsum(axis), np.cumsum, _with_one_axis()),
+    OpSpec("cumprod", lambda a, axis: a.cumprod(axis), np.cumprod, _with_one_axis()),
+    OpSpec("cumprod_zeros", lambda a, axis: a.cumprod(axis), np.cumprod, _with_zeros(False)),
+    OpSpec(
+        "sort",
+        lambda a, axis, descending: a.sort(axis, descending)[0],
+        lambda a, axis, descending: -np.sort(-a, axis) if descending else np.sort(a, axis),
+        _sort_case(),
+        second_order=False,
+    ),
+    OpSpec(
+        "topk",
+        lambda a, k, axis, largest: a.topk(k, axis, largest)[0],
+        _topk_ref,
+        _topk_case(),
+        second_order=False,
+    ),
     # ------------------------------------------------------------------ shape and indexing
     OpSpec("reshape", lambda a, shape: a.reshape(shape), np.reshape, _reshape_case()),
     OpSpec("transpose", lambda a, axes: a.transpose(*axes), np.transpose, _transpose_case()),
@@ -266,7 +560,49 @@ _SPECS = [
         _unary(),
     ),
     OpSpec("expand", lambda a, shape: a.expand(shape), np.broadcast_to, _expand_case()),
+    OpSpec("flip", lambda a, axis: a.flip(axis), lambda a, axis: np.flip(a, axis), _flip_case()),
+    OpSpec(
+        "roll",
+        lambda a, shift, axis: a.roll(shift, axis),
+        lambda a, shift, axis: np.roll(a, shift, axis),
+        _roll_case(),
+    ),
+    OpSpec(
+        "pad",
+        lambda a, widths, value: a.pad(widths, value),
+        lambda a, widths, value: np.pad(a, widths, constant_values=value),
+        _pad_case(),
+    ),
+    OpSpec("tile", lambda a, reps: a.tile(reps), np.tile, _tile_case()),
+    OpSpec("repeat", lambda a, reps: a.repeat(*reps), np.tile, _repeat_case()),
+    OpSpec(
+        "split",
+        lambda a, size, axis: Tensor.concatenate(a.split(size, axis)[::-1], axis),
+        _split_ref,
+        _split_case(),
+    ),
+    OpSpec(
+        "chunk",
+        lambda a, chunks, axis: Tensor.concatenate(a.chunk(chunks, axis)[::-1], axis),
+        _chunk_ref,
+        _chunk_case(),
+    ),
+    OpSpec("tril", lambda a, k: a.tril(k), lambda a, k: np.tril(a, k), _triangle_case()),
+    OpSpec("triu", lambda a, k: a.triu(k), lambda a, k: np.triu(a, k), _triangle_case()),
+    OpSpec("diag", lambda a, k: a.diag(k), lambda a, k: np.diag(a, k), _diag_case()),
     OpSpec("getitem", lambda a, index: a[index], lambda a, index: a[index], _index_case()),
+    OpSpec(
+        "gather",
+        lambda a, axis, index: a.gather(axis, index),
+        _gather_ref,
+        _gather_case(),
+    ),
+    OpSpec(
+        "scatter_add",
+        lambda a, src, axis, index: a.scatter_add(axis, index, src),
+        _scatter_ref,
+        _scatter_case(),
+    ),
     OpSpec(
         "concatenate",
         lambda *ts, axis: Tensor.concatenate(ts, axis),
