@@ -45,6 +45,8 @@ class AdaGrad(Optimizer):
     """
 
     eps: float
+    _state_names = ("sum_sq",)
+    _nonnegative_state = ("sum_sq",)
 
     def __init__(self, params: Iterable[Tensor], lr: float, eps: float = 1e-8) -> None:
         super().__init__(params, lr, eps=eps)

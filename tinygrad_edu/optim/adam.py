@@ -55,6 +55,8 @@ class Adam(Optimizer):
     eps: float
     weight_decay: float
     _n_scratch = 2
+    _state_names = ("m", "v", "step")
+    _nonnegative_state = ("v",)
 
     def __init__(
         self,

@@ -46,6 +46,8 @@ class RMSProp(Optimizer):
 
     decay: float
     eps: float
+    _state_names = ("square_avg",)
+    _nonnegative_state = ("square_avg",)
 
     def __init__(
         self, params: Iterable[Tensor], lr: float, decay: float = 0.9, eps: float = 1e-8

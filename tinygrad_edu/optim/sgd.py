@@ -59,6 +59,7 @@ class SGD(Optimizer):
     momentum: float
     nesterov: bool
     weight_decay: float
+    _state_names = ("velocity",)
 
     def __init__(
         self,
