@@ -254,7 +254,22 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The value: a numpy array (the tensor's own storage, not a copy)."""
+        """The value: a numpy array (the tensor's own storage, not a copy).
+
+        Warning:
+            Writing *into* this array (``t.data[...] = v``, ``t.data[0] = 1``,
+            ``np.copyto(t.data, v)``, ``out=t.data``) is not seen by autograd, exactly as
+            with PyTorch's ``.data``: a graph recorded before the write backpropagates with
+            the new values, so its gradients are silently wrong. After ``y = (x * x).sum()``,
+            ``x.data[...] = 10`` makes ``y.backward()`` give ``[20., 20.]``, not ``2 x``.
+            Numpy cannot tell the library about such writes, and checking every saved array
+            at every backward would cost a pass over all of them.
+
+            The changes autograd does track raise :class:`~tinygrad_edu.errors.InPlaceError`
+            at backward instead: assigning ``t.data = new`` (also ``t.data -= x``), the
+            in-place operators (``t -= x``) inside ``no_grad()``, every optimiser's ``step``
+            and ``load_state_dict``. Use those, or change data only after ``backward()``.
+        """
         return self._data
 
     @data.setter
@@ -951,6 +966,9 @@ class Tensor:
         """
         if method != "__call__" or kwargs:
             return NotImplemented
+        for x in inputs:  # complex, string and object operands are refused, as by operators
+            if x is not self:
+                _operand(x, self)
         if ufunc in _DIFFERENTIABLE_UFUNCS:
             return _DIFFERENTIABLE_UFUNCS[ufunc](*inputs)
         values = [x.data if isinstance(x, Tensor) else x for x in inputs]

@@ -342,11 +342,15 @@ def _check_fit_arguments(
             f"fit: val_data must hold real numbers; got dtypes {X.dtype} and {y.dtype}"
         )
     # A dry run on two samples (eval mode, nothing recorded): a val_data that does not fit
-    # the model or the loss fails now.
+    # the model or the loss fails now. Only if that fails is the whole set tried (a loss may
+    # need every sample), so a working val_data costs two samples' evaluation here.
     try:
         evaluate(model, loss_fn, X[:2], y[:2])
-    except TinygradEduError as exc:
-        raise type(exc)(
-            f"fit: val_data (X_val of shape {X.shape}, y_val of shape {y.shape}) does not fit "
-            f"the model or the loss: {exc}"
-        ) from None
+    except TinygradEduError:
+        try:
+            evaluate(model, loss_fn, X, y)
+        except TinygradEduError as exc:
+            raise type(exc)(
+                f"fit: val_data (X_val of shape {X.shape}, y_val of shape {y.shape}) does not "
+                f"fit the model or the loss: {exc}"
+            ) from None

@@ -393,7 +393,10 @@ class Module:
 
         The file is read with ``allow_pickle=False``: loading never runs code. A file that is
         not an ``.npz`` archive of numeric arrays, or whose names or shapes do not match the
-        model, raises :class:`CheckpointError` and leaves the model unchanged. If ``path`` does
+        model, raises :class:`CheckpointError` and leaves the model unchanged. Names, shapes
+        and dtypes are checked from the entries' headers before any data is read, so what
+        loading allocates is bounded by the size of the model (a small file that claims a
+        huge array, or inflates to one, is refused at once). If ``path`` does
         not exist but ``path + ".npz"`` does (numpy's own naming), that file is read.
 
         Example:

@@ -60,6 +60,7 @@ class AdaGrad(Optimizer):
         g: np.ndarray,
         state: dict[str, np.ndarray],
         scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
         buf = scratch[0]
         G = state["sum_sq"]  # noqa: N806  (the course's name)
@@ -69,4 +70,4 @@ class AdaGrad(Optimizer):
         buf += self.eps
         np.divide(g, buf, out=buf)  # g / (sqrt(G) + eps)
         buf *= self.lr
-        np.subtract(w, buf, out=w)
+        np.subtract(w, buf, out=out)

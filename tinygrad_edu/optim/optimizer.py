@@ -10,6 +10,11 @@ gradients ...). One call of :meth:`Optimizer.step` reads every gradient g = dL/d
 In place means ``p.data`` keeps its identity: a model, a plot or a test holding the array sees
 the new values, and no new arrays are made per step (each parameter gets scratch buffers once).
 
+A step is all or nothing: the new weights and state of every parameter are computed first (the
+weights into a buffer, the state into copies), checked (finite), and only then written. A step
+that fails, for a huge gradient, a NaN or ``np.errstate(all="raise")``, leaves every parameter
+and every state array as it was. That costs two passes over the weights (a check and a copy).
+
 Subclasses name their hyper-parameters, say which state arrays they keep
 (:meth:`Optimizer._state_spec`) and write the rule for one parameter (:meth:`Optimizer._update`).
 """
@@ -238,9 +243,16 @@ class Optimizer:
         return {}
 
     def _update(
-        self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], scratch: list[np.ndarray]
+        self,
+        w: np.ndarray,
+        g: np.ndarray,
+        state: dict[str, np.ndarray],
+        scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
-        """Move ``w`` in place, given its gradient ``g`` (never modified) and its state."""
+        """Write the new weights into ``out``, given the weights ``w`` and the gradient ``g``
+        (neither modified), updating the state arrays in place (they are copies: the step
+        commits them only when every parameter's update is valid)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the public interface
@@ -277,18 +289,16 @@ class Optimizer:
                 for name, kind in spec.items():
                     if name not in live:  # a hyper-parameter was changed by hand (momentum)
                         live[name] = _new_array(w, kind)
-                staged = self._staged(i, w, live)
-                new_w = staged.pop("")
-                state = staged
+                state, new_w = self._staged(i, w, live)
                 try:
-                    self._update(new_w, g, state, self._scratch_for(i, w))
+                    self._update(w, g, state, self._scratch_for(i, w), new_w)
                 except FloatingPointError as exc:
                     raise FloatingPointError(
                         f"{owner}: numpy raised while updating parameter {i} (shape "
                         f"{w.shape}): {exc}; nothing was changed"
                     ) from None
                 for what, value in (("its new value", new_w), *state.items()):
-                    if value.dtype.kind == "f" and not np.isfinite(value).all():
+                    if value.dtype.kind == "f" and not _all_finite(value):
                         raise InvalidArgumentError(
                             f"{owner}: the step would make {what} of parameter {i} (shape "
                             f"{w.shape}) inf or NaN; nothing was changed. Is the gradient "
@@ -351,7 +361,12 @@ class Optimizer:
         write_npz(path, self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> Optimizer:
-        """Restore the state saved by :meth:`save` (checked first: nothing changes on error)."""
+        """Restore the state saved by :meth:`save` (checked first: nothing changes on error).
+
+        The file's headers are checked before any data is read (only the entries
+        :meth:`state_dict` writes, each of the size it should have), so a hostile or damaged
+        file is refused without allocating more than the model's own size.
+        """
         path = os.fspath(path)
         arrays = read_npz(path, check=lambda found, read: self._check_entries(path, found, read))
         self.load_state_dict(arrays)
@@ -571,22 +586,22 @@ class Optimizer:
 
     def _staged(
         self, i: int, w: np.ndarray, state: dict[str, np.ndarray]
-    ) -> dict[str, np.ndarray]:
-        """Copies of parameter i's weights (under "") and state for a step to work on.
-
-        The buffers are made once and reused (again only if a shape or dtype changed), so
-        the all-or-nothing step costs a copy per array, not new arrays every step.
-        """
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Copies of parameter i's state for a step to work on, and a buffer for its new
+        weights (under ""). Made once and reused (again only if a shape or dtype changed),
+        so the all-or-nothing step costs a copy per array, not new arrays every step."""
         old = self._stage[i]
         new = {}
         for name, value in (("", w), *state.items()):
             buf = old.get(name)
             if buf is None or buf.shape != value.shape or buf.dtype != value.dtype:
                 buf = np.empty_like(value)
-            np.copyto(buf, value)
+            if name:  # the rule reads the state from its copy; the weights it reads from w
+                np.copyto(buf, value)
             new[name] = buf
         self._stage[i] = new
-        return dict(new)
+        copies = dict(new)
+        return copies, copies.pop("")
 
     def _scratch_for(self, i: int, w: np.ndarray) -> list[np.ndarray]:
         """Parameter i's scratch buffers, made once (again only if its shape or dtype changed)."""
@@ -595,6 +610,19 @@ class Optimizer:
             bufs = [np.empty_like(w) for _ in range(self._n_scratch)]
             self._scratch[i] = bufs
         return bufs
+
+
+_CHUNK = 1 << 16  # elements checked at once: the check's temporary stays small (64 KiB)
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """Whether every element is finite, checked in chunks so that a large weight matrix
+    needs no temporary array of its own size."""
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, _CHUNK):
+        if not np.isfinite(flat[start : start + _CHUNK]).all():
+            return False
+    return True
 
 
 def _describe(value: Any) -> str:

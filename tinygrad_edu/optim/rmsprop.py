@@ -63,6 +63,7 @@ class RMSProp(Optimizer):
         g: np.ndarray,
         state: dict[str, np.ndarray],
         scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
         buf = scratch[0]
         s = state["square_avg"]
@@ -74,4 +75,4 @@ class RMSProp(Optimizer):
         buf += self.eps
         np.divide(g, buf, out=buf)
         buf *= self.lr
-        np.subtract(w, buf, out=w)
+        np.subtract(w, buf, out=out)
