@@ -32,8 +32,12 @@ __all__ = ["Entry", "read_npz", "write_npz"]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or an empty archive
 _NPY_MAGIC = b"\x93NUMPY"
 # What reading a damaged zip member can raise (NotImplementedError: a garbled zip version or
-# compression field; zlib.error: garbled deflate data; EOFError: data that ends early).
-_DAMAGE = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError)
+# compression field; zlib.error: garbled deflate data; EOFError: data that ends early;
+# RuntimeError: an encrypted member, which needs a password).
+_DAMAGE = (
+    OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError,
+    RuntimeError,
+)
 
 
 class Entry(NamedTuple):

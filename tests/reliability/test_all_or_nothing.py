@@ -291,7 +291,7 @@ def test_fit_keeps_the_history_when_training_fails_midway():
 def test_a_linear_layer_stays_usable_after_a_refused_step():
     layer = Linear(2, 1, rng=0)
     opt = Adam(layer.parameters(), lr=0.1)
-    (layer(np.ones((1, 2))) * 1e30).sum().backward()
+    layer(np.ones((1, 2))).sum().backward()
     layer.bias.grad = np.array([np.nan])
     with pytest.raises(InvalidArgumentError):
         opt.step()

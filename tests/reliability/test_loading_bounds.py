@@ -260,3 +260,16 @@ def test_saving_under_a_regular_file_says_so(tmp_path):
     (tmp_path / "plain").write_text("x")
     with pytest.raises(NotADirectoryError, match="is a file, not a directory"):
         MLP([2, 3, 3]).save(tmp_path / "plain" / "model.npz")
+
+
+def test_an_encrypted_entry_is_refused_as_damaged(tmp_path):
+    """The zip flag for encryption set (as one damaged byte can): a CheckpointError, not
+    zipfile's RuntimeError asking for a password."""
+    path = tmp_path / "model.npz"
+    MLP([2, 3, 3], rng=0).save(path)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"PK\x01\x02")  # the first central directory record
+    struct.pack_into("<H", raw, at + 8, 1)  # general purpose flag: encrypted
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="'layers.0.weight' is damaged.*encrypted"):
+        MLP([2, 3, 3]).load(path)
