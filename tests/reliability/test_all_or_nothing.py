@@ -7,6 +7,8 @@ error comes, every parameter, gradient and state array is exactly what it was be
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_edu import CheckpointError, DTypeError, InvalidArgumentError, ShapeError, Tensor
 from tinygrad_edu.data import DataLoader
@@ -91,6 +93,39 @@ def test_a_step_that_would_make_a_value_non_finite_changes_nothing(make):
         with pytest.raises(InvalidArgumentError, match="parameter 1 .*inf or NaN"):
             opt.step()
     assert_unchanged(opt, snap)
+
+
+# A gradient element: ordinary, huge (its square overflows float64) or not a number at all.
+GRAD_ELEMENT = st.one_of(
+    st.floats(-10, 10), st.sampled_from([1e200, -1e300, np.inf, -np.inf, np.nan])
+)
+
+
+@given(
+    name=st.sampled_from(sorted(ADAPTIVE)),
+    grads=st.tuples(st.lists(GRAD_ELEMENT, min_size=2, max_size=2),
+                    st.lists(GRAD_ELEMENT, min_size=3, max_size=3)),
+    raising=st.booleans(),
+)
+def test_a_step_completes_or_changes_nothing(name, grads, raising):
+    """Whatever the gradients, a step either moves to finite values or changes nothing."""
+    a, b = two_params()
+    opt = ADAPTIVE[name]([a, b])
+    warm(opt)
+    snap = snapshot(opt)
+    a.grad, b.grad = np.array(grads[0]), np.array(grads[1])
+    with np.errstate(all="raise" if raising else "ignore"):
+        try:
+            opt.step()
+        except (FloatingPointError, InvalidArgumentError):
+            assert_unchanged(opt, snap)
+            return
+    assert opt.step_count == snap[2] + 1
+    for p in opt.params:
+        assert np.isfinite(p.data).all()
+    for state in opt.state:
+        for value in state.values():
+            assert np.isfinite(value).all()
 
 
 def test_the_errstate_the_caller_set_is_respected():
