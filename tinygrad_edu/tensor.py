@@ -101,6 +101,22 @@ def _all_numbers(arr: np.ndarray) -> bool:
     return all(type(v) is int or type(v) is float for v in arr.flat)
 
 
+def _real(x: Any, op: str) -> Any:
+    """``x`` itself, once complex, string and object values are refused (Tensors are real)."""
+    if x.__class__ is Tensor or x.__class__ is float or x.__class__ is int:
+        return x
+    try:
+        kind = np.asarray(x).dtype.kind
+    except ValueError:  # ragged nested lists
+        kind = "O"
+    if kind not in _REAL_KINDS:
+        raise DTypeError(
+            f"{op}: got {type(x).__name__} {x!r:.40}; tensors compute with real numbers only "
+            "(complex, string and object values are not supported)"
+        )
+    return x
+
+
 def _checked_value(value: Any, t: Tensor, what: str) -> np.ndarray:
     """``value`` as an array of real numbers, for ``t.data = value`` and ``t.grad = value``."""
     if isinstance(value, np.ndarray) and value.dtype.kind in _REAL_KINDS:
@@ -491,7 +507,7 @@ class Tensor:
     @staticmethod
     def full(shape: Any, value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         """A tensor of ``shape`` filled with ``value``."""
-        data = np.full(_shape_arg((shape,)), value, dtype or _default_dtype)
+        data = np.full(_shape_arg((shape,)), _real(value, "Tensor.full"), dtype or _default_dtype)
         return _exact(data, requires_grad)
 
     @staticmethod
@@ -944,17 +960,17 @@ class Tensor:
     def where(cond: Any, a: Any, b: Any) -> Tensor:
         """``a`` where ``cond`` is true, else ``b`` (broadcast together); ``cond`` is constant."""
         mask = np.asarray(cond.data if isinstance(cond, Tensor) else cond).astype(bool)
-        return _as_tensor(ops.Where.apply(a, b, cond=mask))
+        return _as_tensor(ops.Where.apply(_real(a, "where"), _real(b, "where"), cond=mask))
 
     @staticmethod
     def maximum(a: Any, b: Any) -> Tensor:
         """Elementwise larger of ``a`` and ``b``; ties share the gradient equally."""
-        return _as_tensor(ops.Maximum.apply(a, b))
+        return _as_tensor(ops.Maximum.apply(_real(a, "maximum"), _real(b, "maximum")))
 
     @staticmethod
     def minimum(a: Any, b: Any) -> Tensor:
         """Elementwise smaller of ``a`` and ``b``; ties share the gradient equally."""
-        return _as_tensor(ops.Minimum.apply(a, b))
+        return _as_tensor(ops.Minimum.apply(_real(a, "minimum"), _real(b, "minimum")))
 
     # ------------------------------------------------------------------ numpy interoperability
 

@@ -162,6 +162,22 @@ def test_operators_refuse_non_real_operands(other):
             op()
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: Tensor.where(np.array([True, False]), np.array([1j, 2j]), t),
+        lambda t: Tensor.where(np.array([True, False]), t, ["a", "b"]),
+        lambda t: Tensor.maximum(t, np.array([1j, 1j])),
+        lambda t: Tensor.minimum(np.array([None, None]), t),
+        lambda t: Tensor.full((2,), 1j),
+    ],
+    ids=["where-complex", "where-strings", "maximum", "minimum", "full"],
+)
+def test_the_static_operations_refuse_non_real_values(call):
+    with pytest.raises(DTypeError, match="real numbers only"):
+        call(Tensor([1.0, 2.0], requires_grad=True))
+
+
 # ----------------------------------------------------------------------------- messages
 
 
