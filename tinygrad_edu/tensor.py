@@ -272,6 +272,12 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The value: a numpy array (the tensor's own storage, not a copy).
 
+        ``t.data = value`` replaces the array (the tensor then holds ``value`` itself, of any
+        shape). Only real numbers are accepted (complex, string and object arrays raise
+        DTypeError), and a tensor that requires grad accepts floating-point data only, as in
+        PyTorch: ``t.data = np.array([1, 2])`` raises instead of making later gradients
+        integers; convert first, ``t.data = np.array([1, 2], dtype=np.float32)``.
+
         Warning:
             Writing *into* this array (``t.data[...] = v``, ``t.data[0] = 1``,
             ``np.copyto(t.data, v)``, ``out=t.data``) is not seen by autograd, exactly as
