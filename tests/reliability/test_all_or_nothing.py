@@ -334,3 +334,24 @@ def test_a_linear_layer_stays_usable_after_a_refused_step():
     layer(np.ones((1, 2))).sum().backward()
     opt.step()
     assert np.isfinite(layer.weight.data).all()
+
+
+def test_a_newton_step_that_overflows_float32_changes_nothing():
+    """The Newton step is computed in float64; cast back to float32 it can overflow."""
+    from tinygrad_edu.optim import Newton
+
+    a = Tensor(np.array([1.0], dtype=np.float32), requires_grad=True)
+    b = Tensor(np.array([1.0], dtype=np.float32), requires_grad=True)
+    opt = Newton([a, b])
+
+    def closure():
+        opt.zero_grad()
+        # Curvatures 1 and 1e-15 (well conditioned enough for float64), a gradient of -1e24
+        # in b: b's step is 1e24 / 1e-15 = 1e39, finite in float64, beyond float32.
+        loss = 0.5 * (a * a).sum() + (0.5e-15 * b * b - 1e24 * b).sum()
+        loss.backward(create_graph=True)
+        return loss
+
+    with pytest.raises(InvalidArgumentError, match=r"parameter 1 .*inf or NaN in float32"):
+        opt.step(closure)
+    assert a.tolist() == [1.0] and b.tolist() == [1.0]
