@@ -437,7 +437,7 @@ class Function:
         # Tensor._init's assignments, inlined.
         out = _new_tensor(Tensor)
         out._data = data
-        out.grad = None
+        out._grad = None
         out.name = None
         out._retains_grad = False
         # A view shares its input's memory, so it shares its version (see _bump_version).
@@ -613,6 +613,8 @@ def _run_backward(
     the whole sort when None. It is consumed.
     """
     order = topological_sort(root) if order is None else order
+    if wanted is None:
+        _check_leaf_grads(order)
     if root._ctx is not None:  # what a drawing after the pass replays (see replay_backward)
         root._ctx.seed = g.data if isinstance(g, Tensor) else g
     # Keyed by the tensors themselves: they hash by identity (Tensor.__hash__), and a dict
@@ -711,6 +713,29 @@ def replay_backward(
             fn.arrays = ()
 
 
+def _check_leaf_grads(order: list[Tensor]) -> None:
+    """Refuse, before anything is written or freed, a leaf whose existing ``.grad`` cannot take
+    this pass's gradient (its data was replaced by one of another shape since).
+
+    The leaves come first in ``order``, so this looks at them only: cheap.
+    """
+    for node in order:
+        if node._ctx is not None:
+            break
+        old = node._grad
+        if old is not None and old.shape != node._data.shape:
+            raise ShapeError(
+                f"backward: a leaf of shape {node.shape}{_named(node)} already has a .grad of "
+                f"shape {old.shape}, which this pass cannot add to (was .data replaced by an "
+                "array of another shape?). Nothing was changed; zero the gradient first "
+                "(t.grad = None or optimizer.zero_grad())."
+            )
+
+
+def _named(t: Tensor) -> str:
+    return f" ({t.name!r})" if t.name else ""
+
+
 def _check_unmodified(node: Tensor, fn: Function) -> None:
     """Refuse to backpropagate through values changed in place after they were recorded.
 
@@ -751,7 +776,19 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:
     else:
         g = grad
         if not isinstance(g, Tensor):
-            g = np.asarray(g, dtype=root.data.dtype)
+            try:
+                value = np.asarray(g)
+            except ValueError:  # a ragged list
+                value = np.asarray(None)
+            if value.dtype.kind not in "biuf":
+                # numpy would drop a complex grad's imaginary part and turn None into NaN.
+                raise DTypeError(
+                    f"{op}(grad): grad must hold real numbers; got {type(grad).__name__} of "
+                    f"dtype {value.dtype}"
+                )
+            g = value.astype(root.data.dtype, copy=False)
+        elif g.dtype.kind != "f":
+            raise DTypeError(f"{op}(grad): grad must be floating point; got dtype {g.dtype}")
         if g.shape != root.shape:
             raise ShapeError(
                 f"{op}(grad): grad has shape {g.shape} but the output has shape "

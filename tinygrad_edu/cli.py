@@ -136,7 +136,12 @@ def _objective(expression: Expression, variables: dict[str, Tensor]) -> tuple[Te
     named L unless a variable is; and whether it was summed."""
     with warnings.catch_warnings():  # log(0), x / 0: the drawing flags the inf in red
         warnings.simplefilter("ignore", RuntimeWarning)
-        out = expression.evaluate(variables)
+        try:
+            out = expression.evaluate(variables)
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            if isinstance(exc, TinygradEduError):
+                raise
+            raise UsageError(f"{expression.text!r} cannot be evaluated: {exc}") from None
         summed = out.size != 1
         if summed:
             out = out.sum()
@@ -151,6 +156,15 @@ def _objective(expression: Expression, variables: dict[str, Tensor]) -> tuple[Te
 
 
 # ----------------------------------------------------------------------------- graph, trace
+
+
+def _check_folder(folder: Path, option: str) -> None:
+    """Refuse a folder that cannot be made because it, or a folder above it, is a file."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise UsageError(f"{option}: {part} is a file, not a folder")
+            return
 
 
 def _picture(dot: Any, path: Path, tree: str | None, quiet: bool) -> tuple[Path, bool]:
@@ -174,6 +188,7 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in PICTURE_SUFFIXES:
         raise UsageError(f"--out {args.out}: the picture must end in .svg, .png or .dot")
+    _check_folder(out.parent, f"--out {args.out}")
     expression, variables = _expression(args)
     root, _ = _objective(expression, variables)
     trace = trace_backward(root)
@@ -317,6 +332,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .viz.stepper import save_stepper
 
     out = Path(args.out)
+    _check_folder(out, f"--out {args.out}")
     out.mkdir(parents=True, exist_ok=True)
     X, y = make_spiral(n_per_class=100, n_classes=3, rng=args.seed)
     model = MLP([2, 64, 64, 3], activation="relu", rng=args.seed)
@@ -390,6 +406,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be a whole number >= 0; got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -418,7 +444,7 @@ def _add_expression_options(parser: argparse.ArgumentParser, optional: bool = Fa
                         help="a variable's value: x=1,2,3 (a vector) or W='1,2;3,4' (a matrix, "
                              "rows split by ;); repeat for each variable. Variables not given "
                              "are random vectors of 3 elements (see --seed)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=_seed, default=0,
                         help="seed of the random values of variables not given (default 0)")
     parser.add_argument("--const", action="append", metavar="NAME",
                         help="make this variable a constant: no gradient, drawn as an input "
@@ -462,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"folder for the pictures (default ./{DEMO_OUT}/)")
     demo.add_argument("--epochs", type=_positive_int, default=60, metavar="N",
                       help="passes over the data (default 60)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of data, weights and batches")
+    demo.add_argument("--seed", type=_seed, default=0, help="seed of data, weights and batches")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(run=_cmd_demo)
 
@@ -545,6 +571,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except TinygradEduError as e:  # shapes that do not fit, bad values
         print(f"{PROG} {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file or folder that cannot be written
+        where = f" {e.filename}" if e.filename else ""
+        print(f"{PROG} {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

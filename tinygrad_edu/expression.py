@@ -317,7 +317,9 @@ class _Evaluator:
             return value if isinstance(value, Tensor) else Tensor(value)
         if isinstance(node, ast.BinOp):
             left, right = self.visit(node.left), self.visit(node.right)
-            return _BINARY[type(node.op)](left, right)
+            if isinstance(left, Tensor) or isinstance(right, Tensor):
+                return _BINARY[type(node.op)](left, right)
+            return _constant(node, left, right)
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](self.visit(node.operand))
         if isinstance(node, ast.Subscript):
@@ -347,6 +349,25 @@ class _Evaluator:
             value = _axis_value(kw.value, name) if kw.arg == "axis" else kw.value.value
             options[str(kw.arg)] = value  # type: ignore[attr-defined]
         return getattr(x, name)(**options)
+
+
+def _constant(node: ast.BinOp, left: float, right: float) -> float:
+    """An operation on two numbers, which must give a real number (evaluate reports
+    overflow and division by zero)."""
+    text = ast.unparse(node)
+    try:
+        value = _BINARY[type(node.op)](left, right)
+    except TypeError:  # 1 @ 2
+        raise ExpressionError(
+            f"{text!r}: {type(node.op).__name__} needs tensors (vectors or matrices), not "
+            "two numbers"
+        ) from None
+    if isinstance(value, complex):  # (-8) ** (1/3): Python gives a complex root
+        raise ExpressionError(
+            f"{text!r} has no real value (Python gives the complex number {value:.4g}); "
+            "tensors compute with real numbers only"
+        )
+    return value
 
 
 def _tensor(value: Any, like: Any = None) -> Tensor:

@@ -61,24 +61,84 @@ def set_default_dtype(dtype: Any) -> None:
     _default_dtype = dt.type
 
 
+# The dtype kinds a Tensor may hold: booleans, integers (labels, masks, comparisons) and real
+# floats. Complex numbers, strings and Python objects are refused wherever data enters: numpy
+# would carry them through the operations and give silently wrong (or NaN) gradients.
+_REAL_KINDS = "biuf"
+
+
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
     """The array a Tensor wraps: floating arrays keep their dtype, the rest get the default."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
+        dt = np.dtype(dtype)
+        if dt.kind not in _REAL_KINDS:
+            raise DTypeError(
+                f"Tensor(data, dtype={dt}): a tensor holds real numbers only (float, integer "
+                "or bool dtypes); complex, string and object dtypes are not supported"
+            )
+        try:
+            return np.asarray(data, dtype=dt)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise DTypeError(f"Tensor(data, dtype={dt}): {exc}") from None
     if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f":
         return np.asarray(data)
     try:
         arr = np.asarray(data)
     except ValueError as exc:  # ragged nested lists
         raise ShapeError(f"Tensor(data): {exc}") from None
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind == "O" and not isinstance(data, np.ndarray) and _all_numbers(arr):
+        # Python ints too big for int64 (2**100) make an object array: as floats they fit.
+        try:
+            arr = np.asarray(data, dtype=np.float64)
+        except OverflowError:  # beyond float64 too (2**1024)
+            raise DTypeError(
+                "Tensor(data): a number in data is too large even for float64 (about 1.8e308)"
+            ) from None
+    if arr.dtype.kind not in _REAL_KINDS:
         raise DTypeError(
-            f"Tensor(data): expected numbers, a nested list of numbers or a numeric numpy "
-            f"array; got {type(data).__name__} of dtype {arr.dtype}"
+            f"Tensor(data): expected real numbers, a nested list of them or a real numeric "
+            f"numpy array; got {type(data).__name__} of dtype {arr.dtype}"
         )
     return arr.astype(_default_dtype)
+
+
+def _all_numbers(arr: np.ndarray) -> bool:
+    """Whether every element of an object array is a Python int or float (not a bool)."""
+    return all(type(v) is int or type(v) is float for v in arr.flat)
+
+
+def _real(x: Any, op: str) -> Any:
+    """``x`` itself, once complex, string and object values are refused (Tensors are real)."""
+    if x.__class__ is Tensor or x.__class__ is float or x.__class__ is int:
+        return x
+    try:
+        kind = np.asarray(x).dtype.kind
+    except ValueError:  # ragged nested lists
+        kind = "O"
+    if kind not in _REAL_KINDS:
+        raise DTypeError(
+            f"{op}: got {type(x).__name__} {x!r:.40}; tensors compute with real numbers only "
+            "(complex, string and object values are not supported)"
+        )
+    return x
+
+
+def _checked_value(value: Any, t: Tensor, what: str) -> np.ndarray:
+    """``value`` as an array of real numbers, for ``t.data = value`` and ``t.grad = value``."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in _REAL_KINDS:
+        return value
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        arr = np.asarray(None)
+    if arr.dtype.kind not in _REAL_KINDS:
+        raise DTypeError(
+            f"{what}: expected an array of real numbers for the tensor of shape {t.shape}; "
+            f"got {type(value).__name__} of dtype {arr.dtype}"
+        )
+    return arr
 
 
 def _is_int(n: Any) -> bool:
@@ -181,8 +241,19 @@ def _reduction_args(op: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -
 
 def _operand(other: Any, like: Tensor) -> Any:
     """The other side of an operator: Tensors and arrays as they are, lists as arrays."""
-    if other.__class__ in _SEQUENCES:
-        return np.asarray(other, dtype=like.data.dtype)
+    cls = other.__class__
+    if cls is Tensor or cls is float or cls is int:  # the common cases, checked first
+        return other
+    if cls in _SEQUENCES:
+        return np.asarray(_checked_value(other, like, "operand"), dtype=like.data.dtype)
+    if isinstance(other, complex) or (
+        isinstance(other, (np.ndarray, np.generic)) and other.dtype.kind not in _REAL_KINDS
+    ):
+        raise DTypeError(
+            f"an operation on a tensor of shape {like.shape} got {type(other).__name__} "
+            f"{other!r:.40}: tensors compute with real numbers only (complex, string and "
+            "object values are not supported)"
+        )
     return other
 
 
@@ -223,7 +294,7 @@ class Tensor:
 
     __slots__ = (
         "_data",
-        "grad",
+        "_grad",
         "requires_grad",
         "name",
         "_ctx",
@@ -243,7 +314,7 @@ class Tensor:
     def _init(self, data: np.ndarray) -> None:
         """Set every slot (``Function.apply`` does the same inline for speed)."""
         self._data = data
-        self.grad: Any = None
+        self._grad: Any = None
         self.requires_grad = False
         self.name: str | None = None
         self._ctx: Any = None
@@ -254,15 +325,78 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The value: a numpy array (the tensor's own storage, not a copy)."""
+        """The value: a numpy array (the tensor's own storage, not a copy).
+
+        ``t.data = value`` replaces the array (the tensor then holds ``value`` itself, of any
+        shape). Only real numbers are accepted (complex, string and object arrays raise
+        DTypeError), and a tensor that requires grad accepts floating-point data only, as in
+        PyTorch: ``t.data = np.array([1, 2])`` raises instead of making later gradients
+        integers; convert first, ``t.data = np.array([1, 2], dtype=np.float32)``.
+
+        Warning:
+            Writing *into* this array (``t.data[...] = v``, ``t.data[0] = 1``,
+            ``np.copyto(t.data, v)``, ``out=t.data``) is not seen by autograd, exactly as
+            with PyTorch's ``.data``: a graph recorded before the write backpropagates with
+            the new values, so its gradients are silently wrong. After ``y = (x * x).sum()``,
+            ``x.data[...] = 10`` makes ``y.backward()`` give ``[20., 20.]``, not ``2 x``.
+            Numpy cannot tell the library about such writes, and checking every saved array
+            at every backward would cost a pass over all of them.
+
+            The changes autograd does track raise :class:`~tinygrad_edu.errors.InPlaceError`
+            at backward instead: assigning ``t.data = new`` (also ``t.data -= x``), the
+            in-place operators (``t -= x``) inside ``no_grad()``, every optimiser's ``step``
+            and ``load_state_dict``. Use those, or change data only after ``backward()``.
+        """
         return self._data
 
     @data.setter
     def data(self, value: np.ndarray) -> None:
         # Assignment, including `t.data -= x` (which assigns the same array back), counts as
         # an in-place change: a recorded graph that saved this tensor must not use it.
-        self._data = value if isinstance(value, np.ndarray) else np.asarray(value)
+        # A tensor that requires grad keeps floating data (PyTorch's rule for .data): an
+        # integer array would make later gradients integers. It is refused, not converted,
+        # so that `t.data is value` stays true for what is accepted.
+        value = _checked_value(value, self, "t.data = value")
+        if self.requires_grad and value.dtype.kind != "f":
+            raise DTypeError(
+                f"t.data = value: the tensor requires grad, so its data must be floating "
+                f"point; got an array of dtype {value.dtype}. Convert it first: "
+                f"t.data = value.astype(np.{self._data.dtype})"
+            )
+        self._data = value
         self._bump_version()
+
+    @property
+    def grad(self) -> Any:
+        """dL/dself after backward: an array of ``.data``'s shape (a Tensor after a backward
+        with ``create_graph=True``), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        # Checked as PyTorch checks an assigned grad: None, or real numbers of the tensor's
+        # shape. An array of another float dtype is converted to the tensor's dtype.
+        if value is None or (
+            value.__class__ is np.ndarray
+            and value.dtype == self._data.dtype
+            and value.shape == self._data.shape
+        ):
+            self._grad = value  # the common case (every backward pass): nothing to convert
+            return
+        if isinstance(value, Tensor):
+            if value.dtype.kind != "f":
+                raise DTypeError(f"t.grad = value: a gradient must be floating point; got "
+                                 f"a Tensor of dtype {value.dtype}")
+        else:
+            value = _checked_value(value, self, "t.grad = value")
+            if self._data.dtype.kind == "f":
+                value = value.astype(self._data.dtype, copy=False)
+        if value.shape != self._data.shape:
+            raise ShapeError(
+                f"t.grad = value: the gradient must have the tensor's shape {self.shape}; got "
+                f"shape {value.shape}"
+            )
+        self._grad = value
 
     def _bump_version(self) -> None:
         """Mark the data as changed in place (optimisers and loaders call this after writing).
@@ -456,7 +590,7 @@ class Tensor:
     @staticmethod
     def full(shape: Any, value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         """A tensor of ``shape`` filled with ``value``."""
-        data = np.full(_shape_arg((shape,)), value, dtype or _default_dtype)
+        data = np.full(_shape_arg((shape,)), _real(value, "Tensor.full"), dtype or _default_dtype)
         return _exact(data, requires_grad)
 
     @staticmethod
@@ -478,6 +612,17 @@ class Tensor:
         requires_grad: bool = False,
     ) -> Tensor:
         """Samples from U(low, high); ``rng`` is a numpy Generator or an int seed."""
+        for name, bound in (("low", low), ("high", high)):
+            if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer,
+                                                                  np.floating)):
+                raise InvalidArgumentError(
+                    f"Tensor.uniform: {name} must be a real number; got {bound!r}"
+                )
+        if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+            raise InvalidArgumentError(
+                f"Tensor.uniform: low and high must be finite numbers with low <= high; got "
+                f"low={low}, high={high}"
+            )
         dt = np.dtype(dtype or _default_dtype)
         data = _rng(rng).uniform(low, high, _shape_arg(shape)).astype(dt, copy=False)
         return Tensor(data, requires_grad=requires_grad)
@@ -489,6 +634,11 @@ class Tensor:
         """Evenly spaced values in [start, stop), as ``numpy.arange``."""
         if stop is None:
             start, stop = 0, start
+        if step == 0:
+            raise InvalidArgumentError(
+                f"Tensor.arange({start}, {stop}, step=0): the step must not be zero (it would "
+                "never reach stop); use a positive step to count up, a negative one to count down"
+            )
         return _exact(np.arange(start, stop, step, dtype=dtype or _default_dtype), False)
 
     @staticmethod
@@ -1426,17 +1576,17 @@ class Tensor:
     def where(cond: Any, a: Any, b: Any) -> Tensor:
         """``a`` where ``cond`` is true, else ``b`` (broadcast together); ``cond`` is constant."""
         mask = np.asarray(cond.data if isinstance(cond, Tensor) else cond).astype(bool)
-        return _as_tensor(ops.Where.apply(a, b, cond=mask))
+        return _as_tensor(ops.Where.apply(_real(a, "where"), _real(b, "where"), cond=mask))
 
     @staticmethod
     def maximum(a: Any, b: Any) -> Tensor:
         """Elementwise larger of ``a`` and ``b``; ties share the gradient equally."""
-        return _as_tensor(ops.Maximum.apply(a, b))
+        return _as_tensor(ops.Maximum.apply(_real(a, "maximum"), _real(b, "maximum")))
 
     @staticmethod
     def minimum(a: Any, b: Any) -> Tensor:
         """Elementwise smaller of ``a`` and ``b``; ties share the gradient equally."""
-        return _as_tensor(ops.Minimum.apply(a, b))
+        return _as_tensor(ops.Minimum.apply(_real(a, "minimum"), _real(b, "minimum")))
 
     def gather(
         self, axis: int | None = None, index: Any = None, *, dim: int | None = None
@@ -1548,6 +1698,9 @@ class Tensor:
         """
         if method != "__call__" or kwargs:
             return NotImplemented
+        for x in inputs:  # complex, string and object operands are refused, as by operators
+            if x is not self:
+                _operand(x, self)
         if ufunc in _DIFFERENTIABLE_UFUNCS:
             return _DIFFERENTIABLE_UFUNCS[ufunc](*inputs)
         values = [x.data if isinstance(x, Tensor) else x for x in inputs]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +20,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write
 from .autograd import no_grad
-from .errors import InvalidArgumentError, ShapeError
+from .errors import InvalidArgumentError, ShapeError, TinygradEduError
 from .tensor import Tensor
 
 __all__ = ["History", "TrainingWarning", "accuracy", "evaluate", "fit", "predict", "write_json"]
@@ -38,17 +38,7 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     A reader never sees half a file, and a crash leaves the previous file intact. History files
     and sweep results (``tinygrad_edu.tune``) are written through here.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".history-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: json.dump(data, f, indent=1), text=True)
 
 
 @dataclass
@@ -138,7 +128,8 @@ class History:
         return cls(list(d["losses"]), list(d["epochs"]), d.get("stop_reason"))
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the history as JSON, atomically (a temporary file, then a rename).
+        """Write the history as JSON, atomically (a temporary file, then a rename; an existing
+        file keeps its permissions).
 
         NaN losses are written as ``NaN`` (Python's json reads them back).
         """
@@ -284,10 +275,12 @@ def fit(
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise InvalidArgumentError(f"fit: epochs must be a positive integer; got {epochs!r}")
+    _check_fit_arguments(model, loss_fn, optimizer, loader, val_data, scheduler)
     create_graph = type(optimizer).__name__ == "Newton"  # it differentiates the gradient
     history = History()
     total = epochs * len(loader) if hasattr(loader, "__len__") else None
     bar = tqdm(total=total, disable=not progress, unit="step", dynamic_ncols=True)
+    epoch = 0
     try:
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
@@ -346,6 +339,77 @@ def fit(
             history.epochs.append(record)
             if scheduler is not None:
                 scheduler.step()
+    except BaseException as exc:
+        # The epochs already trained are not lost with the error (or a Ctrl-C): the History
+        # so far rides on the exception, as ``exc.history``.
+        history.stop_reason = f"fit stopped at epoch {epoch} by {type(exc).__name__}: {exc}"
+        try:
+            exc.history = history  # type: ignore[attr-defined]
+            exc.add_note(
+                f"fit: the History of the {len(history.epochs)} finished epoch(s) and "
+                f"{len(history.losses)} step(s) is kept as this exception's .history"
+            )
+        except AttributeError:  # an exception type that takes no attributes
+            pass
+        raise
     finally:
         bar.close()
     return history
+
+
+def _check_fit_arguments(
+    model: Any, loss_fn: Any, optimizer: Any, loader: Any, val_data: Any, scheduler: Any
+) -> None:
+    """Everything fit can check before training, so that a bad argument fails at once and
+    not after a whole epoch of training."""
+    for name, value in (("model", model), ("loss_fn", loss_fn)):
+        if not callable(value):
+            raise InvalidArgumentError(
+                f"fit: {name} must be callable; got {type(value).__name__}"
+            )
+    for method in ("zero_grad", "step"):
+        if not callable(getattr(optimizer, method, None)):
+            raise InvalidArgumentError(
+                f"fit: optimizer must have {method}() (an optimiser from tinygrad_edu.optim); "
+                f"got {type(optimizer).__name__}"
+            )
+    if not hasattr(loader, "__iter__"):
+        raise InvalidArgumentError(
+            f"fit: loader must be an iterable of (X_batch, y_batch), e.g. a DataLoader; got "
+            f"{type(loader).__name__}"
+        )
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise InvalidArgumentError(
+            f"fit: scheduler must be a schedule with a step() method, such as "
+            f"StepDecay(optimizer, step_size, factor) from tinygrad_edu.optim.schedules; got "
+            f"{scheduler!r:.60}"
+        )
+    if val_data is None:
+        return
+    if not isinstance(val_data, (tuple, list)) or len(val_data) != 2:
+        raise InvalidArgumentError(
+            f"fit: val_data must be a pair (X_val, y_val); got {type(val_data).__name__}"
+        )
+    X, y = (v.data if isinstance(v, Tensor) else np.asarray(v) for v in val_data)
+    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y) or len(y) == 0:
+        raise ShapeError(
+            f"fit: val_data needs one label per sample and at least one sample; X_val has "
+            f"shape {X.shape}, y_val has shape {y.shape}"
+        )
+    if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        raise InvalidArgumentError(
+            f"fit: val_data must hold real numbers; got dtypes {X.dtype} and {y.dtype}"
+        )
+    # A dry run on two samples (eval mode, nothing recorded): a val_data that does not fit
+    # the model or the loss fails now. Only if that fails is the whole set tried (a loss may
+    # need every sample), so a working val_data costs two samples' evaluation here.
+    try:
+        evaluate(model, loss_fn, X[:2], y[:2])
+    except TinygradEduError:
+        try:
+            evaluate(model, loss_fn, X, y)
+        except TinygradEduError as exc:
+            raise type(exc)(
+                f"fit: val_data (X_val of shape {X.shape}, y_val of shape {y.shape}) does not "
+                f"fit the model or the loss: {exc}"
+            ) from None

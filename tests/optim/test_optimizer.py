@@ -217,7 +217,9 @@ def test_a_gradient_of_the_wrong_shape_changes_nothing():
     ps = make_params()
     opt = SGD(ps, lr=0.1, momentum=0.9)
     loss_of(ps).backward()
-    ps[1].grad = np.ones(5)
+    with pytest.raises(ShapeError, match=r"t.grad = value: .*shape \(2,\); got shape \(5,\)"):
+        ps[1].grad = np.ones(5)  # refused on assignment, as PyTorch does
+    Tensor._grad.__set__(ps[1], np.ones(5))  # behind that check: step checks again
     before = [p.data.copy() for p in ps]
     with pytest.raises(ShapeError, match=r"parameter 1 has shape \(5,\) but the parameter has"):
         opt.step()

@@ -26,13 +26,25 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, ShapeError
+from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor, _rng
 
 
 def _as_samples(a: Any, name: str, op: str) -> np.ndarray:
     """``a`` as a numpy array with samples along axis 0; Tensors give their ``.data``."""
-    arr = np.asarray(a.data if isinstance(a, Tensor) else a)
+    try:
+        arr = np.asarray(a.data if isinstance(a, Tensor) else a)
+    except ValueError:  # rows of different lengths
+        lengths = sorted({len(row) for row in a if hasattr(row, "__len__")})
+        raise ShapeError(
+            f"{op}: {name} is ragged: its rows have different lengths {lengths[:5]}; every "
+            "sample must have the same shape"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise DTypeError(
+            f"{op}: {name} must hold real numbers (one row per sample); got dtype {arr.dtype}"
+            + (" (rows of different lengths?)" if arr.dtype.kind == "O" else "")
+        )
     if arr.ndim == 0:
         raise ShapeError(f"{op}: {name} must have one entry per sample along axis 0; got a "
                          f"scalar of shape ()")

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd import Scope
-from ..checkpoint import read_npz, write_npz
+from ..checkpoint import Entry, read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
 from ..tensor import Tensor
 
@@ -305,18 +305,26 @@ class Module:
             except (TypeError, ValueError):  # ragged lists and other non-arrays
                 problems.append(f"{name!r}: not an array ({type(raw).__name__})")
                 continue
-            if value.dtype.kind not in "iuf":
-                problems.append(
-                    f"{name!r}: dtype {value.dtype} is not numeric; expected a float array"
-                )
-            elif value.shape != target.shape:
-                problems.append(
-                    f"{name!r}: shape {value.shape} does not match the model's {target.shape}"
-                )
-            elif not target.flags.writeable:
-                problems.append(f"{name!r}: the model's array is read-only")
+            problem = _entry_problem(name, value.shape, value.dtype, target)
+            if problem is None and not target.flags.writeable:
+                problem = f"{name!r}: the model's array is read-only"
+            if problem is None:
+                # Cast now, so that a value the model's dtype cannot hold (1e300 into float32)
+                # is found before anything is copied, not halfway through the copy.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cast = value.astype(target.dtype, copy=value.dtype != target.dtype)
+                if value.dtype.kind == "f" and cast is not value:
+                    overflow = np.isfinite(value) & ~np.isfinite(cast)
+                    if overflow.any():
+                        worst = value[overflow].flat[0]
+                        problem = (
+                            f"{name!r}: {int(overflow.sum())} value(s) such as {worst:g} are too "
+                            f"large for the model's dtype {target.dtype}"
+                        )
+            if problem is None:
+                pairs.append((target, cast))
             else:
-                pairs.append((target, value))
+                problems.append(problem)
         return pairs, IncompatibleKeys(missing, unexpected), problems
 
     def load_state_dict(
@@ -385,7 +393,10 @@ class Module:
 
         The file is read with ``allow_pickle=False``: loading never runs code. A file that is
         not an ``.npz`` archive of numeric arrays, or whose names or shapes do not match the
-        model, raises :class:`CheckpointError` and leaves the model unchanged. If ``path`` does
+        model, raises :class:`CheckpointError` and leaves the model unchanged. Names, shapes
+        and dtypes are checked from the entries' headers before any data is read, so what
+        loading allocates is bounded by the size of the model (a small file that claims a
+        huge array, or inflates to one, is refused at once). If ``path`` does
         not exist but ``path + ".npz"`` does (numpy's own naming), that file is read.
 
         Example:
@@ -400,7 +411,7 @@ class Module:
             path = path + ".npz"
         if not os.path.exists(path):
             raise FileNotFoundError(f"load: no checkpoint file at {path!r}")
-        arrays = read_npz(path)
+        arrays = read_npz(path, check=lambda entries, _: self._check_entries(path, entries))
         pairs, _, problems = self._check_state(arrays, strict=True)
         if problems:
             raise CheckpointError(
@@ -409,6 +420,29 @@ class Module:
             )
         self._assign(pairs)
         return self
+
+    def _check_entries(self, path: str, entries: dict[str, Entry]) -> None:
+        """Refuse a file from its headers alone, before any data is read: exactly the
+        model's names, each with the model's shape and a numeric dtype. What reading then
+        allocates is bounded by the size of the model."""
+        targets = dict(self._state())
+        problems = []
+        missing = [k for k in targets if k not in entries]
+        unexpected = [k for k in entries if k not in targets]
+        if missing:
+            problems.append(f"missing keys: {', '.join(missing)}")
+        if unexpected:
+            problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        for name, entry in entries.items():
+            if name in targets:
+                problem = _entry_problem(name, entry.shape, entry.dtype, targets[name])
+                if problem is not None:
+                    problems.append(problem)
+        if problems:
+            raise CheckpointError(
+                f"load({path!r}): the file does not fit {type(self).__name__}; nothing was read "
+                "and the model was not changed. " + "; ".join(problems)
+            )
 
     def _assign(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Copy validated values into the existing arrays, and mark the parameters changed
@@ -474,6 +508,17 @@ def _search(value: Any, name: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             yield from _search(item, f"{name}.{key}", seen)
+
+
+def _entry_problem(
+    name: str, shape: tuple[int, ...], dtype: np.dtype, target: np.ndarray
+) -> str | None:
+    """Why a value of this shape and dtype cannot be loaded into ``target``, or None."""
+    if dtype.kind not in "iuf" or dtype.itemsize > 16:
+        return f"{name!r}: dtype {dtype} is not numeric; expected a float array"
+    if shape != target.shape:
+        return f"{name!r}: shape {shape} does not match the model's {target.shape}"
+    return None
 
 
 def as_input(x: Any, dtype: Any = None) -> Tensor:

@@ -45,6 +45,8 @@ class AdaGrad(Optimizer):
     """
 
     eps: float
+    _state_names = ("sum_sq",)
+    _nonnegative_state = ("sum_sq",)
 
     def __init__(self, params: Iterable[Tensor], lr: float, eps: float = 1e-8) -> None:
         super().__init__(params, lr, eps=eps)
@@ -58,6 +60,7 @@ class AdaGrad(Optimizer):
         g: np.ndarray,
         state: dict[str, np.ndarray],
         scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
         buf = scratch[0]
         G = state["sum_sq"]  # noqa: N806  (the course's name)
@@ -67,4 +70,4 @@ class AdaGrad(Optimizer):
         buf += self.eps
         np.divide(g, buf, out=buf)  # g / (sqrt(G) + eps)
         buf *= self.lr
-        np.subtract(w, buf, out=w)
+        np.subtract(w, buf, out=out)

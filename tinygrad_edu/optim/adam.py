@@ -55,6 +55,8 @@ class Adam(Optimizer):
     eps: float
     weight_decay: float
     _n_scratch = 2
+    _state_names = ("m", "v", "step")
+    _nonnegative_state = ("v",)
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class Adam(Optimizer):
         g: np.ndarray,
         state: dict[str, np.ndarray],
         scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
         buf, tmp = scratch
         beta1, beta2 = self.betas
@@ -99,4 +102,4 @@ class Adam(Optimizer):
         np.divide(m, 1.0 - beta1**t, out=buf)  # m_hat
         np.divide(buf, tmp, out=buf)
         buf *= self.lr
-        np.subtract(w, buf, out=w)
+        np.subtract(w, buf, out=out)

@@ -156,14 +156,24 @@ class Newton(Optimizer):
         d = self._solve(H, g)
         d *= self.lr
         grads = [np.array(p.grad.data, copy=True) for p in params]
+        # Every new value first (d is float64; each result is cast back to its parameter's
+        # dtype, where it may overflow), checked, and only then written: all or nothing.
+        news, offset = [], 0
+        for i, p in enumerate(params):
+            k = p.size
+            with np.errstate(over="ignore"):
+                new = (p.data - d[offset : offset + k].reshape(p.shape)).astype(p.dtype)
+            if not np.isfinite(new).all():
+                raise InvalidArgumentError(
+                    f"Newton.step: the step would make parameter {i} (shape {p.shape}) inf or "
+                    f"NaN in {p.dtype}; nothing was changed. Use damping > 0 for shorter steps."
+                )
+            news.append(new)
+            offset += k
         with no_grad():
-            offset = 0
-            for p in params:
-                k = p.size
-                # d is float64; the result is cast back to the parameter's dtype.
-                np.subtract(p.data, d[offset : offset + k].reshape(p.shape), out=p.data)
+            for p, new in zip(params, news):
+                np.copyto(p.data, new)
                 p._bump_version()
-                offset += k
         # Plain arrays again: nothing keeps the recorded backward graph alive any more.
         for p, grad_value in zip(params, grads):
             p.grad = grad_value

@@ -10,6 +10,11 @@ gradients ...). One call of :meth:`Optimizer.step` reads every gradient g = dL/d
 In place means ``p.data`` keeps its identity: a model, a plot or a test holding the array sees
 the new values, and no new arrays are made per step (each parameter gets scratch buffers once).
 
+A step is all or nothing: the new weights and state of every parameter are computed first (the
+weights into a buffer, the state into copies), checked (finite), and only then written. A step
+that fails, for a huge gradient, a NaN or ``np.errstate(all="raise")``, leaves every parameter
+and every state array as it was. That costs two passes over the weights (a check and a copy).
+
 Subclasses name their hyper-parameters, say which state arrays they keep
 (:meth:`Optimizer._state_spec`) and write the rule for one parameter (:meth:`Optimizer._update`).
 """
@@ -24,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..checkpoint import read_npz, write_npz
-from ..errors import CheckpointError, InvalidArgumentError, ShapeError
+from ..checkpoint import Entry, read_npz, write_npz
+from ..errors import CheckpointError, DTypeError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "check_number", "check_positive_int"]
@@ -198,6 +203,12 @@ class Optimizer:
 
     # Scratch arrays per parameter that the rule uses, so that a step makes no new arrays.
     _n_scratch: int = 1
+    # Every state name the rule can keep (whatever its hyper-parameters): a checkpoint may
+    # hold these and nothing else, which bounds what loading one may allocate.
+    _state_names: tuple[str, ...] = ()
+    # State arrays that are sums or averages of squares: a negative entry is corrupt (its
+    # square root, in the next step, would be NaN).
+    _nonnegative_state: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor], lr: float, **hyper: Any) -> None:
         owner = type(self).__name__
@@ -211,6 +222,15 @@ class Optimizer:
         spec = self._state_spec(checked)
         self.state: list[dict[str, np.ndarray]] = [_new_state(p, spec) for p in self.params]
         self._scratch: list[list[np.ndarray]] = [[] for _ in self.params]
+        self._stage: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Hyper-parameters are public attributes (schedules set lr): a value set by hand is
+        # checked by the same rules as at construction, so opt.momentum = "0.9" fails here,
+        # not inside a later step. lr is checked by step() and by schedules (_check_lr).
+        if name != "lr" and name in getattr(self, "_hyper_names", ()):
+            value = _HYPER_RULES[name](type(self).__name__, name, value)
+        object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------------ what subclasses define
 
@@ -223,9 +243,16 @@ class Optimizer:
         return {}
 
     def _update(
-        self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], scratch: list[np.ndarray]
+        self,
+        w: np.ndarray,
+        g: np.ndarray,
+        state: dict[str, np.ndarray],
+        scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
-        """Move ``w`` in place, given its gradient ``g`` (never modified) and its state."""
+        """Write the new weights into ``out``, given the weights ``w`` and the gradient ``g``
+        (neither modified), updating the state arrays in place (they are copies: the step
+        commits them only when every parameter's update is valid)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the public interface
@@ -238,20 +265,51 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient, in place; skip those whose grad is None.
 
+        All or nothing: every new weight and every new state array is computed first (into
+        copies, under whatever ``np.errstate`` the caller set) and checked (finite, the
+        parameter's shape and dtype); only when all are valid is anything written.
+
         Raises:
             ShapeError: a gradient whose shape is not its parameter's (nothing is changed).
-            InvalidArgumentError: ``lr`` was set to a negative or non-finite value.
+            DTypeError: a gradient, parameter or state array that is not a real float array.
+            InvalidArgumentError: ``lr`` was set to a negative or non-finite value, or the step
+                would make a weight or a state value infinite or NaN (nothing is changed).
+            FloatingPointError: numpy raised (``np.errstate(all="raise")``); nothing changed.
         """
         self._check_lr("step")
+        owner = f"{type(self).__name__}.step"
         work = self._gradients("step")
         spec = self._state_spec(self._hyper())
+        updates = []
         with no_grad():
             for i, w, g in work:
-                state = self.state[i]
+                # The rule runs on copies; the parameter and its state are untouched until
+                # every parameter's new values have been computed and checked.
+                live = self.state[i]
                 for name, kind in spec.items():
-                    if name not in state:  # a hyper-parameter was changed by hand (momentum)
-                        state[name] = _new_array(w, kind)
-                self._update(w, g, state, self._scratch_for(i, w))
+                    if name not in live:  # a hyper-parameter was changed by hand (momentum)
+                        live[name] = _new_array(w, kind)
+                state, new_w = self._staged(i, w, live)
+                try:
+                    self._update(w, g, state, self._scratch_for(i, w), new_w)
+                except FloatingPointError as exc:
+                    raise FloatingPointError(
+                        f"{owner}: numpy raised while updating parameter {i} (shape "
+                        f"{w.shape}): {exc}; nothing was changed"
+                    ) from None
+                for what, value in (("its new value", new_w), *state.items()):
+                    if value.dtype.kind == "f" and not _all_finite(value):
+                        raise InvalidArgumentError(
+                            f"{owner}: the step would make {what} of parameter {i} (shape "
+                            f"{w.shape}) inf or NaN; nothing was changed. Is the gradient "
+                            "huge or non-finite? Try a smaller learning rate, gradient "
+                            "clipping or standardised inputs."
+                        )
+                updates.append((i, w, new_w, state))
+            for i, w, new_w, state in updates:
+                np.copyto(w, new_w)
+                for name, value in state.items():
+                    np.copyto(self.state[i][name], value)
                 self.params[i]._bump_version()  # changed in place: see Tensor._bump_version
         self.step_count += 1
 
@@ -303,9 +361,64 @@ class Optimizer:
         write_npz(path, self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> Optimizer:
-        """Restore the state saved by :meth:`save` (checked first: nothing changes on error)."""
-        self.load_state_dict(read_npz(path))
+        """Restore the state saved by :meth:`save` (checked first: nothing changes on error).
+
+        The file's headers are checked before any data is read (only the entries
+        :meth:`state_dict` writes, each of the size it should have), so a hostile or damaged
+        file is refused without allocating more than the model's own size.
+        """
+        path = os.fspath(path)
+        arrays = read_npz(path, check=lambda found, read: self._check_entries(path, found, read))
+        self.load_state_dict(arrays)
         return self
+
+    def _check_entries(
+        self, path: str, entries: dict[str, Entry], read: Callable[[str], np.ndarray]
+    ) -> None:
+        """Refuse a file from its headers alone, before any data is read.
+
+        Only the names :meth:`state_dict` can write are accepted, each of a bounded size: a
+        state array has its parameter's shape (or is a 0-d counter), everything else holds at
+        most a few numbers. So what reading allocates is bounded by the size of the model.
+        """
+        owner = f"{type(self).__name__}.load({path!r})"
+        n = len(self.params)
+        tag = entries.get("optimizer")
+        if tag is not None and tag.shape == () and tag.dtype.kind == "U" and tag.nbytes <= 1024:
+            kind = str(read("optimizer"))
+            if kind != type(self).__name__:
+                raise CheckpointError(
+                    f"{owner}: the state comes from optimiser {kind!r}, not "
+                    f"{type(self).__name__!r}; nothing else was read"
+                )
+        small = {"optimizer", "num_params", "step_count", *self._hyper_names}
+        for key, entry in entries.items():
+            parts = key.split(".")
+            index = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
+            if key in small or (len(parts) == 2 and parts[0] == "shape" and 0 <= index < n):
+                limit = 64
+            elif (
+                len(parts) == 3
+                and parts[0] == "state"
+                and 0 <= index < n
+                and parts[2] in self._state_names
+            ):
+                if entry.shape not in ((), self.params[index].shape):
+                    raise CheckpointError(
+                        f"{owner}: entry {key!r} has shape {entry.shape} but parameter {index} "
+                        f"has shape {self.params[index].shape}; nothing was read"
+                    )
+                limit = max(self.params[index].size, 1)
+            else:
+                raise CheckpointError(
+                    f"{owner}: unexpected entry {key!r} (this optimiser has {n} parameters and "
+                    f"keeps the state {list(self._state_names)}); nothing was read"
+                )
+            if math.prod(entry.shape) > limit or entry.dtype.itemsize > 256:
+                raise CheckpointError(
+                    f"{owner}: entry {key!r} is too large (shape {entry.shape}, dtype "
+                    f"{entry.dtype}) for what it should hold; nothing was read"
+                )
 
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
         """Restore hyper-parameters, step count and state saved by :meth:`state_dict`.
@@ -366,7 +479,9 @@ class Optimizer:
             for name, kind in spec.items():
                 key = f"state.{i}.{name}"
                 expected.add(key)
-                state[name] = _checked_state(owner, key, d.get(key), p, kind)
+                state[name] = _checked_state(
+                    owner, key, d.get(key), p, kind, name in self._nonnegative_state
+                )
             states.append(state)
         unexpected = sorted(set(d) - expected)
         if unexpected:
@@ -376,7 +491,7 @@ class Optimizer:
             )
         # Everything is valid: now change the optimiser.
         for name, value in hyper.items():
-            setattr(self, name, value)
+            object.__setattr__(self, name, value)  # already checked, together
         self.step_count = int(step_count)
         self.state = states
 
@@ -427,18 +542,37 @@ class Optimizer:
                 continue
             if isinstance(g, Tensor):  # left by backward(create_graph=True): use its value
                 g = g.data
-            g = np.asarray(g)
+            try:
+                g = np.asarray(g)
+            except (TypeError, ValueError):  # a ragged list
+                g = np.asarray(None)
             w = p.data
+            if w.dtype.kind != "f":
+                raise DTypeError(
+                    f"{owner}: parameter {i} (shape {w.shape}) holds {w.dtype} data; only "
+                    "real floating-point parameters can be optimised. Was p.data replaced?"
+                )
+            if g.dtype.kind not in "biuf":
+                raise DTypeError(
+                    f"{owner}: the gradient of parameter {i} (shape {w.shape}) is "
+                    f"{_describe(p.grad)}, not an array of real numbers; .grad must be None or "
+                    "a float array of the parameter's shape"
+                )
             if g.shape != w.shape:
                 raise ShapeError(
                     f"{owner}: the gradient of parameter {i} has shape {g.shape} but the "
                     f"parameter has shape {w.shape}; they must be equal"
                 )
             for name, value in self.state[i].items():
-                if value.ndim and value.shape != w.shape:
+                if (
+                    not isinstance(value, np.ndarray)
+                    or value.dtype.kind not in "iuf"
+                    or (value.ndim and value.shape != w.shape)
+                ):
                     raise ShapeError(
-                        f"{owner}: the state {name!r} of parameter {i} has shape "
-                        f"{value.shape} but the parameter now has shape {w.shape}"
+                        f"{owner}: the state {name!r} of parameter {i} is "
+                        f"{_describe(value)}, but it must be a real array of the parameter's "
+                        f"shape {w.shape} (or a 0-d counter)"
                     )
             if not w.flags.writeable:
                 raise InvalidArgumentError(
@@ -450,6 +584,25 @@ class Optimizer:
             work.append((i, w, g))
         return work
 
+    def _staged(
+        self, i: int, w: np.ndarray, state: dict[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Copies of parameter i's state for a step to work on, and a buffer for its new
+        weights (under ""). Made once and reused (again only if a shape or dtype changed),
+        so the all-or-nothing step costs a copy per array, not new arrays every step."""
+        old = self._stage[i]
+        new = {}
+        for name, value in (("", w), *state.items()):
+            buf = old.get(name)
+            if buf is None or buf.shape != value.shape or buf.dtype != value.dtype:
+                buf = np.empty_like(value)
+            if name:  # the rule reads the state from its copy; the weights it reads from w
+                np.copyto(buf, value)
+            new[name] = buf
+        self._stage[i] = new
+        copies = dict(new)
+        return copies, copies.pop("")
+
     def _scratch_for(self, i: int, w: np.ndarray) -> list[np.ndarray]:
         """Parameter i's scratch buffers, made once (again only if its shape or dtype changed)."""
         bufs = self._scratch[i]
@@ -457,6 +610,28 @@ class Optimizer:
             bufs = [np.empty_like(w) for _ in range(self._n_scratch)]
             self._scratch[i] = bufs
         return bufs
+
+
+_CHUNK = 1 << 16  # elements checked at once: the check's temporary stays small (64 KiB)
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """Whether every element is finite, checked in chunks so that a large weight matrix
+    needs no temporary array of its own size."""
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, _CHUNK):
+        if not np.isfinite(flat[start : start + _CHUNK]).all():
+            return False
+    return True
+
+
+def _describe(value: Any) -> str:
+    """An unexpected value, for a message: its type, and shape and dtype where it has them."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, Tensor):
+        return f"a Tensor of shape {value.shape} and dtype {value.dtype}"
+    return f"a {type(value).__name__} ({value!r:.40})"
 
 
 def _new_array(w: np.ndarray, kind: str) -> np.ndarray:
@@ -486,19 +661,39 @@ def _as_shape(value: Any) -> tuple[int, ...] | None:
     return tuple(int(n) for n in value)
 
 
-def _checked_state(owner: str, key: str, value: Any, p: Tensor, kind: str) -> np.ndarray:
-    """A private copy of a saved state array, after checking its shape."""
+def _checked_state(
+    owner: str, key: str, value: Any, p: Tensor, kind: str, nonnegative: bool = False
+) -> np.ndarray:
+    """A private copy of a saved state array, after checking its shape, dtype and values."""
     if value is None:
         raise CheckpointError(f"{owner}: missing entry {key!r}")
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise CheckpointError(
+            f"{owner}: {key} must be an array of numbers; got a ragged or non-numeric "
+            f"{type(value).__name__}"
+        ) from None
     if kind == "count":
         if arr.shape != () or arr.dtype.kind not in "iu" or arr < 0:
-            raise CheckpointError(f"{owner}: {key} must be an integer >= 0; got {value!r}")
+            raise CheckpointError(
+                f"{owner}: {key} must be an integer >= 0 (a 0-d array); got {value!r}"
+            )
         return np.array(arr, dtype=np.int64)
     if arr.shape != p.shape:
         raise CheckpointError(
             f"{owner}: {key} has shape {arr.shape} but parameter has shape {p.shape}"
         )
     if arr.dtype.kind not in "iuf":
-        raise CheckpointError(f"{owner}: {key} must hold numbers; got dtype {arr.dtype}")
-    return np.array(arr, dtype=p.dtype, copy=True)
+        raise CheckpointError(f"{owner}: {key} must hold real numbers; got dtype {arr.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.array(arr, dtype=p.dtype, copy=True)
+    if not np.isfinite(out).all():
+        what = f"too large for {p.dtype}" if np.isfinite(arr).all() else "inf or NaN"
+        raise CheckpointError(f"{owner}: {key} holds values that are {what}")
+    if nonnegative and (out < 0).any():
+        raise CheckpointError(
+            f"{owner}: {key} is a running sum or average of squares, so it cannot be "
+            f"negative; it holds {out[out < 0].flat[0]:g}. The state is corrupt."
+        )
+    return out

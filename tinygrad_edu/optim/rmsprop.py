@@ -46,6 +46,8 @@ class RMSProp(Optimizer):
 
     decay: float
     eps: float
+    _state_names = ("square_avg",)
+    _nonnegative_state = ("square_avg",)
 
     def __init__(
         self, params: Iterable[Tensor], lr: float, decay: float = 0.9, eps: float = 1e-8
@@ -61,6 +63,7 @@ class RMSProp(Optimizer):
         g: np.ndarray,
         state: dict[str, np.ndarray],
         scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
         buf = scratch[0]
         s = state["square_avg"]
@@ -72,4 +75,4 @@ class RMSProp(Optimizer):
         buf += self.eps
         np.divide(g, buf, out=buf)
         buf *= self.lr
-        np.subtract(w, buf, out=w)
+        np.subtract(w, buf, out=out)

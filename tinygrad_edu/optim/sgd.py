@@ -59,6 +59,7 @@ class SGD(Optimizer):
     momentum: float
     nesterov: bool
     weight_decay: float
+    _state_names = ("velocity",)
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class SGD(Optimizer):
         g: np.ndarray,
         state: dict[str, np.ndarray],
         scratch: list[np.ndarray],
+        out: np.ndarray,
     ) -> None:
         buf = scratch[0]
         if self.weight_decay:
@@ -97,14 +99,14 @@ class SGD(Optimizer):
             g = buf
         np.multiply(g, self.lr, out=buf)  # buf = eta g (g may be buf: elementwise is safe)
         if not self.momentum:
-            np.subtract(w, buf, out=w)
+            np.subtract(w, buf, out=out)
             return
         p = state["velocity"]
         p *= self.momentum
         p -= buf  # p = mu p - eta g
         if self.nesterov:
-            np.subtract(w, buf, out=w)  # w - eta g ...
+            np.subtract(w, buf, out=out)  # w - eta g ...
             np.multiply(p, self.momentum, out=buf)
-            np.add(w, buf, out=w)  # ... + mu p
+            np.add(out, buf, out=out)  # ... + mu p
         else:
-            np.add(w, p, out=w)
+            np.add(w, p, out=out)
