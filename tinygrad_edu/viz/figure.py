@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
 
@@ -137,24 +137,11 @@ def new_axes(ax: Any, figsize: tuple[float, float], dpi: float, op: str) -> tupl
 
 
 def save_figure(fig: Any, target: tuple[str, str] | None, dpi: float) -> None:
-    """Write the figure through a temporary file in the same folder, then rename it."""
+    """Write the figure atomically (:func:`~tinygrad_edu.atomic.atomic_write`)."""
     if target is None:
         return
     path, fmt = target
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".plot-", suffix="." + fmt, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi)
-        # mkstemp makes the file private (0600); a picture gets the usual umask permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
 
 
 def labels_for(labels: Any, n: int, what: str, op: str) -> list[str] | None:

@@ -16,6 +16,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
 from .graph import summarize, walk_graph
@@ -104,9 +105,8 @@ def render(
                 print(tree)
             print(HINT, file=sys.stderr)
         return path
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(_run(renderer, source, fmt))
-    os.replace(tmp, path)
+    picture = _run(renderer, source, fmt)
+    atomic_write(path, lambda f: f.write(picture))
     return path
 
 

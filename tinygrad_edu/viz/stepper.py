@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
 from .graph import draw_graph
@@ -404,10 +405,9 @@ def _page(
 
 
 def _write(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename: no reader sees half a page."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write atomically (see :func:`~tinygrad_edu.atomic.atomic_write`): no reader sees half a
+    page."""
+    atomic_write(path, lambda f: f.write(text), text=True)
 
 
 def _render_all(frames: list[Any]) -> list[str] | None:
