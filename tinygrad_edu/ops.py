@@ -666,3 +666,219 @@ class Where(Function):
     def backward(self, g, out, x, y):
         need_x, need_y = self.needs_input_grad
         return (g * self.cond if need_x else None), (g * ~self.cond if need_y else None)
+
+
+# ----------------------------------------------------------------------------- convolution, pooling
+#
+# A convolution is a matrix product once every receptive field is laid out as a row (im2col):
+# ``Im2col`` copies the windows of an NCHW image into a matrix and ``Col2im`` adds such a
+# matrix back into an image. Each is the other's adjoint, so each one's VJP is the other one,
+# and the backward passes below, written with them and with matmul, are recorded like any
+# formula when create_graph=True (second derivatives of convolutions and pooling).
+
+
+class ConvGeometry:
+    """The shape bookkeeping of a window operation on an NCHW image (no data).
+
+    Attributes:
+        in_shape: (N, C, H, W) of the input. kernel, stride, padding, dilation: pairs (rows,
+        columns). groups: channel groups (the windows of C // groups channels form one row).
+        out_hw: (H_out, W_out) = ((H + 2 p - d (k - 1) - 1) // s + 1, likewise for W).
+    """
+
+    __slots__ = ("in_shape", "kernel", "stride", "padding", "dilation", "groups", "out_hw")
+
+    def __init__(
+        self,
+        in_shape: tuple[int, ...],
+        kernel: tuple[int, int],
+        stride: tuple[int, int] = (1, 1),
+        padding: tuple[int, int] = (0, 0),
+        dilation: tuple[int, int] = (1, 1),
+        groups: int = 1,
+    ) -> None:
+        self.in_shape = tuple(in_shape)
+        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+        self.groups = groups
+        h, w = self.in_shape[2:]
+        self.out_hw = tuple(
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)
+        )
+
+    def windows(self, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """A read-only view (N, C, H_out, W_out, kh, kw) of every window of x padded with fill."""
+        (ph, pw), (sh, sw), (dh, dw) = self.padding, self.stride, self.dilation
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+        n, c, _, _ = x.shape
+        s = x.strides
+        return np.lib.stride_tricks.as_strided(
+            x,
+            shape=(n, c, *self.out_hw, *self.kernel),
+            strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw),
+            writeable=False,
+        )
+
+    def rows_shape(self) -> tuple[int, int, int]:
+        """The shape of the im2col matrix: (groups, N * H_out * W_out, C // groups * kh * kw)."""
+        n, c = self.in_shape[:2]
+        ho, wo = self.out_hw
+        kh, kw = self.kernel
+        return self.groups, n * ho * wo, c // self.groups * kh * kw
+
+
+class Im2col(Function):
+    """z = the windows of x as rows: z[g, (n, i, j), (c, a, b)] = x_pad[n, g C/G + c, i s + a d,
+    j s + b d], shape (G, N H_out W_out, C/G kh kw) (``geom`` a :class:`ConvGeometry`).
+
+    Linear in x; its adjoint is ``Col2im``. VJP: dL/dx = col2im(g) (each element of x collects
+    g from every window that holds it)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        n, c = x.shape[:2]
+        ho, wo = geom.out_hw
+        kh, kw = geom.kernel
+        groups = geom.groups
+        view = geom.windows(x).reshape(n, groups, c // groups, ho, wo, kh, kw)
+        # One copy, in the order the rows need: (group, n, i, j) by (channel, a, b).
+        return np.ascontiguousarray(view.transpose(1, 0, 3, 4, 2, 5, 6)).reshape(geom.rows_shape())
+
+    def backward(self, g, out, x):
+        return Col2im.apply(g, geom=self.geom)
+
+
+class Col2im(Function):
+    """z = an image of ``geom.in_shape`` with every row entry of x added where it came from:
+    the adjoint of ``Im2col`` (overlapping windows add up; padding is dropped).
+
+    VJP: dL/dx = im2col(g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        n, c, h, w = geom.in_shape
+        ho, wo = geom.out_hw
+        kh, kw = geom.kernel
+        (ph, pw), (sh, sw), (dh, dw) = geom.padding, geom.stride, geom.dilation
+        groups = geom.groups
+        cols = x.reshape(groups, n, ho, wo, c // groups, kh, kw)
+        cols = cols.transpose(1, 0, 4, 5, 6, 2, 3).reshape(n, c, kh, kw, ho, wo)
+        image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        # A loop over the kh * kw kernel offsets (not over pixels): each adds one strided plane.
+        for a in range(kh):
+            for b in range(kw):
+                image[:, :, a * dh : a * dh + sh * (ho - 1) + 1 : sh,
+                      b * dw : b * dw + sw * (wo - 1) + 1 : sw] += cols[:, :, a, b]  # fmt: skip
+        return image[:, :, ph : ph + h, pw : pw + w].copy()
+
+    def backward(self, g, out, x):
+        return Im2col.apply(g, geom=self.geom)
+
+
+class Conv2d(Function):
+    """z = conv2d(x, W) + b, NCHW, as PyTorch's F.conv2d (a cross-correlation):
+
+        z[n, o, i, j] = b[o] + sum_{c, a, b'} W[o, c, a, b'] x_pad[n, G(o) C/G + c, i s + a d,
+                                                                   j s + b' d]
+
+    x (N, C, H, W), W (O, C/G, kh, kw), b (O,) or None; G groups each map C/G channels to O/G.
+    With X = im2col(x) of shape (G, M, K) (M = N H_out W_out, K = C/G kh kw) and W_g the weight
+    of group g as an (O/G, K) matrix, the convolution is the matrix product Z_g = X_g W_g^T.
+
+    VJP (per group, G_z = g arranged as the (M, O/G) matrices of Z):
+        dL/dx = col2im(G_z W_g),   dL/dW_g = G_z^T X_g,   dL/db = sum of g over n, i, j
+    """
+
+    def forward(self, x, w, b=None, geom=None):
+        self.geom = geom
+        self.cols = cols = Im2col.apply(x, geom=geom)
+        groups, m, k = cols.shape
+        o = w.shape[0]
+        z = cols @ w.reshape(groups, o // groups, k).swapaxes(1, 2)  # (G, M, O/G)
+        out = self._to_image(z)
+        if b is not None:
+            out += b.reshape(-1, 1, 1)
+        return out
+
+    def _to_image(self, z):
+        """(G, N H_out W_out, O/G) -> (N, O, H_out, W_out): rows of Z back into an image."""
+        groups, _, og = z.shape
+        n = self.geom.in_shape[0]
+        ho, wo = self.geom.out_hw
+        z = z.reshape(groups, n, ho, wo, og).transpose(1, 0, 4, 2, 3)
+        return z.reshape(n, groups * og, ho, wo)
+
+    def _to_rows(self, g):
+        """(N, O, H_out, W_out) -> (G, N H_out W_out, O/G): the inverse of _to_image."""
+        n, o, ho, wo = g.shape
+        groups = self.geom.groups
+        g = g.reshape(n, groups, o // groups, ho, wo).transpose(1, 0, 3, 4, 2)
+        return g.reshape(groups, n * ho * wo, o // groups)
+
+    def backward(self, g, out, x, w, b=None):
+        need = self.needs_input_grad
+        groups, m, k = self.geom.rows_shape()
+        o = w.shape[0]
+        gz = self._to_rows(g)
+        gx = gw = gb = None
+        if need[0]:
+            gx = Col2im.apply(gz @ w.reshape(groups, o // groups, k), geom=self.geom)
+        if need[1]:
+            # Recorded pass: the rows must come from x by a recorded Im2col, for d/dx of dL/dW.
+            recorded = isinstance(x, Tensor) and x.requires_grad
+            cols = Im2col.apply(x, geom=self.geom) if recorded else self.cols
+            gw = (gz.swapaxes(1, 2) @ cols).reshape(w.shape)
+        if len(need) > 2 and need[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class MaxPool2d(Function):
+    """z[n, c, i, j] = the largest element of window (i, j) of channel c (padding is -inf).
+
+    The gradient of each window goes to its maximal element; on a tie, to the first (in row
+    order), as PyTorch does. With the position of each maximum as a one-hot mask E over the
+    window's rows (a constant), VJP: dL/dx = col2im(E * g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        n, c = x.shape[:2]
+        ho, wo = geom.out_hw
+        kh, kw = geom.kernel
+        windows = geom.windows(x, fill=-np.inf)
+        # The rows in Im2col's layout for groups = C: (C, N H_out W_out, kh kw).
+        rows = windows.transpose(1, 0, 2, 3, 4, 5).reshape(c, n * ho * wo, kh * kw)
+        mask = np.zeros(rows.shape, dtype=x.dtype)
+        np.put_along_axis(mask, rows.argmax(axis=-1)[..., None], 1, axis=-1)
+        self.mask = mask
+        return np.ascontiguousarray(rows.max(axis=-1).reshape(c, n, ho, wo).transpose(1, 0, 2, 3))
+
+    def backward(self, g, out, x):
+        n, c = self.geom.in_shape[:2]
+        ho, wo = self.geom.out_hw
+        g_rows = g.transpose(1, 0, 2, 3).reshape(c, n * ho * wo, 1)
+        return Col2im.apply(g_rows * self.mask, geom=self.geom)
+
+
+class AvgPool2d(Function):
+    """z[n, c, i, j] = the mean of window (i, j) of channel c, zero padding counted (PyTorch's
+    count_include_pad=True): z = (1 / (kh kw)) sum_{a, b} x_pad[n, c, i s + a, j s + b].
+
+    VJP: dL/dx = col2im(g / (kh kw) copied to every element of its window)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        return geom.windows(x).mean(axis=(-2, -1), dtype=x.dtype)
+
+    def backward(self, g, out, x):
+        n, c = self.geom.in_shape[:2]
+        ho, wo = self.geom.out_hw
+        kh, kw = self.geom.kernel
+        share = np.full((1, 1, kh * kw), 1.0 / (kh * kw), dtype=_value(g).dtype)
+        return Col2im.apply(g.transpose(1, 0, 2, 3).reshape(c, n * ho * wo, 1) * share,
+                            geom=self.geom)
