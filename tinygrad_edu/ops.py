@@ -720,17 +720,26 @@ class ConvGeometry:
             writeable=False,
         )
 
-    def rows_shape(self) -> tuple[int, int, int]:
-        """The shape of the im2col matrix: (groups, N * H_out * W_out, C // groups * kh * kw)."""
+    def tiles(self) -> bool:
+        """Whether the windows lie side by side without overlap or padding (stride = kernel)."""
+        return (
+            self.stride == self.kernel
+            and self.padding == (0, 0)
+            and (self.dilation == (1, 1) or self.kernel == (1, 1))
+        )
+
+    def rows_shape(self) -> tuple[int, int, int, int]:
+        """The shape of the im2col matrices: (N, groups, C // groups * kh * kw, H_out * W_out)."""
         n, c = self.in_shape[:2]
         ho, wo = self.out_hw
         kh, kw = self.kernel
-        return self.groups, n * ho * wo, c // self.groups * kh * kw
+        return n, self.groups, c // self.groups * kh * kw, ho * wo
 
 
 class Im2col(Function):
-    """z = the windows of x as rows: z[g, (n, i, j), (c, a, b)] = x_pad[n, g C/G + c, i s + a d,
-    j s + b d], shape (G, N H_out W_out, C/G kh kw) (``geom`` a :class:`ConvGeometry`).
+    """z = the windows of x as columns, one (K, P) matrix per sample and group:
+    z[n, g, (c, a, b), (i, j)] = x_pad[n, g C/G + c, i s + a d, j s + b d], shape
+    (N, G, K = C/G kh kw, P = H_out W_out) (``geom`` a :class:`ConvGeometry`).
 
     Linear in x; its adjoint is ``Col2im``. VJP: dL/dx = col2im(g) (each element of x collects
     g from every window that holds it)
@@ -738,21 +747,18 @@ class Im2col(Function):
 
     def forward(self, x, geom=None):
         self.geom = geom
-        n, c = x.shape[:2]
-        ho, wo = geom.out_hw
-        kh, kw = geom.kernel
-        groups = geom.groups
-        view = geom.windows(x).reshape(n, groups, c // groups, ho, wo, kh, kw)
-        # One copy, in the order the rows need: (group, n, i, j) by (channel, a, b).
-        return np.ascontiguousarray(view.transpose(1, 0, 3, 4, 2, 5, 6)).reshape(geom.rows_shape())
+        # One copy, from (n, c, i, j, a, b) windows into (n, c, a, b, i, j) order: runs of
+        # W_out contiguous elements, which numpy copies fast.
+        cols = np.ascontiguousarray(geom.windows(x).transpose(0, 1, 4, 5, 2, 3))
+        return cols.reshape(geom.rows_shape())
 
     def backward(self, g, out, x):
         return Col2im.apply(g, geom=self.geom)
 
 
 class Col2im(Function):
-    """z = an image of ``geom.in_shape`` with every row entry of x added where it came from:
-    the adjoint of ``Im2col`` (overlapping windows add up; padding is dropped).
+    """z = an image of ``geom.in_shape`` with every entry of the columns x added where it came
+    from: the adjoint of ``Im2col`` (overlapping windows add up; padding is dropped).
 
     VJP: dL/dx = im2col(g)
     """
@@ -763,16 +769,22 @@ class Col2im(Function):
         ho, wo = geom.out_hw
         kh, kw = geom.kernel
         (ph, pw), (sh, sw), (dh, dw) = geom.padding, geom.stride, geom.dilation
-        groups = geom.groups
-        cols = x.reshape(groups, n, ho, wo, c // groups, kh, kw)
-        cols = cols.transpose(1, 0, 4, 5, 6, 2, 3).reshape(n, c, kh, kw, ho, wo)
+        cols = x.reshape(n, c, kh, kw, ho, wo)
+        if geom.tiles():  # windows side by side, no overlap (pooling): one strided copy
+            image = np.zeros((n, c, h, w), dtype=x.dtype)
+            image[:, :, : ho * kh, : wo * kw] = cols.transpose(0, 1, 4, 2, 5, 3).reshape(
+                n, c, ho * kh, wo * kw
+            )
+            return image
         image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
         # A loop over the kh * kw kernel offsets (not over pixels): each adds one strided plane.
         for a in range(kh):
             for b in range(kw):
                 image[:, :, a * dh : a * dh + sh * (ho - 1) + 1 : sh,
                       b * dw : b * dw + sw * (wo - 1) + 1 : sw] += cols[:, :, a, b]  # fmt: skip
-        return image[:, :, ph : ph + h, pw : pw + w].copy()
+        if ph or pw:
+            return image[:, :, ph : ph + h, pw : pw + w].copy()
+        return image
 
     def backward(self, g, out, x):
         return Im2col.apply(g, geom=self.geom)
@@ -785,52 +797,36 @@ class Conv2d(Function):
                                                                    j s + b' d]
 
     x (N, C, H, W), W (O, C/G, kh, kw), b (O,) or None; G groups each map C/G channels to O/G.
-    With X = im2col(x) of shape (G, M, K) (M = N H_out W_out, K = C/G kh kw) and W_g the weight
-    of group g as an (O/G, K) matrix, the convolution is the matrix product Z_g = X_g W_g^T.
+    With X_ng = im2col(x) of shape (K, P) for sample n and group g (K = C/G kh kw, P = H_out
+    W_out) and W_g the weight of group g as an (O/G, K) matrix, the convolution is the matrix
+    product Z_ng = W_g X_ng, and Z_ng is already sample n's output maps (O/G, H_out W_out).
 
-    VJP (per group, G_z = g arranged as the (M, O/G) matrices of Z):
-        dL/dx = col2im(G_z W_g),   dL/dW_g = G_z^T X_g,   dL/db = sum of g over n, i, j
+    VJP (G_ng = g of sample n and group g as an (O/G, P) matrix):
+        dL/dx = col2im(W_g^T G_ng),   dL/dW_g = sum_n G_ng X_ng^T,   dL/db = sum of g over n, i, j
     """
 
     def forward(self, x, w, b=None, geom=None):
         self.geom = geom
-        self.cols = cols = Im2col.apply(x, geom=geom)
-        groups, m, k = cols.shape
-        o = w.shape[0]
-        z = cols @ w.reshape(groups, o // groups, k).swapaxes(1, 2)  # (G, M, O/G)
-        out = self._to_image(z)
+        self.cols = cols = Im2col.apply(x, geom=geom)  # (N, G, K, P)
+        n, groups, k, _ = cols.shape
+        out = w.reshape(groups, -1, k) @ cols  # (N, G, O/G, P): NCHW once reshaped
+        out = out.reshape((n, w.shape[0], *geom.out_hw))
         if b is not None:
             out += b.reshape(-1, 1, 1)
         return out
 
-    def _to_image(self, z):
-        """(G, N H_out W_out, O/G) -> (N, O, H_out, W_out): rows of Z back into an image."""
-        groups, _, og = z.shape
-        n = self.geom.in_shape[0]
-        ho, wo = self.geom.out_hw
-        z = z.reshape(groups, n, ho, wo, og).transpose(1, 0, 4, 2, 3)
-        return z.reshape(n, groups * og, ho, wo)
-
-    def _to_rows(self, g):
-        """(N, O, H_out, W_out) -> (G, N H_out W_out, O/G): the inverse of _to_image."""
-        n, o, ho, wo = g.shape
-        groups = self.geom.groups
-        g = g.reshape(n, groups, o // groups, ho, wo).transpose(1, 0, 3, 4, 2)
-        return g.reshape(groups, n * ho * wo, o // groups)
-
     def backward(self, g, out, x, w, b=None):
         need = self.needs_input_grad
-        groups, m, k = self.geom.rows_shape()
-        o = w.shape[0]
-        gz = self._to_rows(g)
+        n, groups, k, p = self.geom.rows_shape()
+        gz = g.reshape(n, groups, -1, p)
         gx = gw = gb = None
         if need[0]:
-            gx = Col2im.apply(gz @ w.reshape(groups, o // groups, k), geom=self.geom)
+            gx = Col2im.apply(w.reshape(groups, -1, k).swapaxes(1, 2) @ gz, geom=self.geom)
         if need[1]:
-            # Recorded pass: the rows must come from x by a recorded Im2col, for d/dx of dL/dW.
+            # Recorded pass: the columns must come from x by a recorded Im2col, for d/dx of dL/dW.
             recorded = isinstance(x, Tensor) and x.requires_grad
             cols = Im2col.apply(x, geom=self.geom) if recorded else self.cols
-            gw = (gz.swapaxes(1, 2) @ cols).reshape(w.shape)
+            gw = (gz @ cols.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -841,27 +837,24 @@ class MaxPool2d(Function):
 
     The gradient of each window goes to its maximal element; on a tie, to the first (in row
     order), as PyTorch does. With the position of each maximum as a one-hot mask E over the
-    window's rows (a constant), VJP: dL/dx = col2im(E * g)
+    window (a constant), VJP: dL/dx = col2im(E * g)
     """
 
     def forward(self, x, geom=None):
         self.geom = geom
         n, c = x.shape[:2]
-        ho, wo = geom.out_hw
         kh, kw = geom.kernel
-        windows = geom.windows(x, fill=-np.inf)
-        # The rows in Im2col's layout for groups = C: (C, N H_out W_out, kh kw).
-        rows = windows.transpose(1, 0, 2, 3, 4, 5).reshape(c, n * ho * wo, kh * kw)
-        mask = np.zeros(rows.shape, dtype=x.dtype)
-        np.put_along_axis(mask, rows.argmax(axis=-1)[..., None], 1, axis=-1)
-        self.mask = mask
-        return np.ascontiguousarray(rows.max(axis=-1).reshape(c, n, ho, wo).transpose(1, 0, 2, 3))
+        # Each window's elements last (one copy), where argmax and max run fastest.
+        windows = geom.windows(x, fill=-np.inf).reshape((n, c, *geom.out_hw, kh * kw))
+        first = windows.argmax(axis=-1)[..., None]
+        self.mask = (first == np.arange(kh * kw)).astype(x.dtype)  # (N, C, H_out, W_out, K)
+        return windows.max(axis=-1)
 
     def backward(self, g, out, x):
         n, c = self.geom.in_shape[:2]
-        ho, wo = self.geom.out_hw
-        g_rows = g.transpose(1, 0, 2, 3).reshape(c, n * ho * wo, 1)
-        return Col2im.apply(g_rows * self.mask, geom=self.geom)
+        k = self.mask.shape[-1]
+        routed = (g.reshape((*g.shape, 1)) * self.mask).reshape(n, c, -1, k)
+        return Col2im.apply(routed.swapaxes(2, 3), geom=self.geom)  # Im2col's (N, C, K, P)
 
 
 class AvgPool2d(Function):
@@ -877,8 +870,6 @@ class AvgPool2d(Function):
 
     def backward(self, g, out, x):
         n, c = self.geom.in_shape[:2]
-        ho, wo = self.geom.out_hw
         kh, kw = self.geom.kernel
-        share = np.full((1, 1, kh * kw), 1.0 / (kh * kw), dtype=_value(g).dtype)
-        return Col2im.apply(g.transpose(1, 0, 2, 3).reshape(c, n * ho * wo, 1) * share,
-                            geom=self.geom)
+        share = np.full((1, 1, kh * kw, 1), 1.0 / (kh * kw), dtype=_value(g).dtype)
+        return Col2im.apply(g.reshape(n, c, 1, -1) * share, geom=self.geom)
