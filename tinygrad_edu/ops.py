@@ -720,6 +720,17 @@ class ConvGeometry:
             writeable=False,
         )
 
+    def planes(self, x: np.ndarray, fill: float = 0.0) -> list[np.ndarray]:
+        """For each kernel offset (a, b) in row order, the view of x padded with fill that
+        offset (a, b) of every window sees: shape (N, C, H_out, W_out) each, nothing copied."""
+        (ph, pw), (sh, sw), (dh, dw) = self.padding, self.stride, self.dilation
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+        ho, wo = self.out_hw
+        rows = [slice(a * dh, a * dh + sh * (ho - 1) + 1, sh) for a in range(self.kernel[0])]
+        cols = [slice(b * dw, b * dw + sw * (wo - 1) + 1, sw) for b in range(self.kernel[1])]
+        return [x[:, :, r, c] for r in rows for c in cols]
+
     def tiles(self) -> bool:
         """Whether the windows lie side by side without overlap or padding (stride = kernel)."""
         return (
@@ -842,19 +853,25 @@ class MaxPool2d(Function):
 
     def forward(self, x, geom=None):
         self.geom = geom
+        # Elementwise over the kh * kw offset planes (a loop over the kernel, not the pixels).
+        planes = geom.planes(x, fill=-np.inf)
+        out = planes[0].copy()
+        for plane in planes[1:]:
+            np.maximum(out, plane, out=out)
+        taken = np.zeros(out.shape, dtype=bool)
+        firsts = []
+        for plane in planes:  # the first offset holding the maximum wins
+            first = (plane == out) & ~taken
+            taken |= first
+            firsts.append(first)
         n, c = x.shape[:2]
-        kh, kw = geom.kernel
-        # Each window's elements last (one copy), where argmax and max run fastest.
-        windows = geom.windows(x, fill=-np.inf).reshape((n, c, *geom.out_hw, kh * kw))
-        first = windows.argmax(axis=-1)[..., None]
-        self.mask = (first == np.arange(kh * kw)).astype(x.dtype)  # (N, C, H_out, W_out, K)
-        return windows.max(axis=-1)
+        # Im2col's layout for groups = C: (N, C, K = kh kw, P = H_out W_out).
+        self.mask = np.stack(firsts, axis=2).reshape(n, c, len(planes), -1).astype(x.dtype)
+        return out
 
     def backward(self, g, out, x):
         n, c = self.geom.in_shape[:2]
-        k = self.mask.shape[-1]
-        routed = (g.reshape((*g.shape, 1)) * self.mask).reshape(n, c, -1, k)
-        return Col2im.apply(routed.swapaxes(2, 3), geom=self.geom)  # Im2col's (N, C, K, P)
+        return Col2im.apply(g.reshape(n, c, 1, -1) * self.mask, geom=self.geom)
 
 
 class AvgPool2d(Function):
@@ -866,7 +883,12 @@ class AvgPool2d(Function):
 
     def forward(self, x, geom=None):
         self.geom = geom
-        return geom.windows(x).mean(axis=(-2, -1), dtype=x.dtype)
+        planes = geom.planes(x)
+        out = planes[0].copy()
+        for plane in planes[1:]:
+            out += plane
+        out *= x.dtype.type(1.0 / len(planes))
+        return out
 
     def backward(self, g, out, x):
         n, c = self.geom.in_shape[:2]
