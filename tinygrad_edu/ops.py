@@ -731,6 +731,21 @@ class ConvGeometry:
         cols = [slice(b * dw, b * dw + sw * (wo - 1) + 1, sw) for b in range(self.kernel[1])]
         return [x[:, :, r, c] for r in rows for c in cols]
 
+    def wide(self) -> bool:
+        """Whether ``WideIm2col`` applies: a column stride of 1."""
+        return self.stride[1] == 1
+
+    def padded_width(self) -> int:
+        """W_p = W + 2 p_w, the width of a padded row."""
+        return self.in_shape[3] + 2 * self.padding[1]
+
+    def flat_padded(self, x: np.ndarray) -> np.ndarray:
+        """x zero-padded, with one more row of zeros below, each channel flattened: (N, C,
+        (H_p + 1) W_p). The extra row holds what the last window's wrapped columns read."""
+        (ph, pw) = self.padding
+        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph + 1), (pw, pw)))
+        return padded.reshape(*x.shape[:2], -1)
+
     def tiles(self) -> bool:
         """Whether the windows lie side by side without overlap or padding (stride = kernel)."""
         return (
@@ -801,6 +816,75 @@ class Col2im(Function):
         return Im2col.apply(g, geom=self.geom)
 
 
+class WideIm2col(Function):
+    """Im2col for unit column stride, with rows as wide as the padded image: the fast layout.
+
+    Flatten each padded channel (H_p, W_p) into one row of H_p W_p values (plus one row of
+    zeros). The kernel offset (a, b) of output pixel (i, j) reads position (i s + a d) W_p +
+    j + b d, so for j running over a whole padded row, 0 <= j < W_p, the values offset (a, b)
+    reads are H_out runs of W_p consecutive elements (one run when s = 1), which copy fast.
+    The columns j >= W_out read a wrapped-around neighbour: they are padding of the layout,
+    whose results ``Conv2d`` drops and whose gradients it sets to zero.
+
+    z[n, g, (c, a, b), (i, j)] = x_flat[n, g C/G + c, (i s + a d) W_p + j + b d], shape
+    (N, G, K = C/G kh kw, L = H_out W_p). Linear; VJP: dL/dx = wide_col2im(g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        flat = geom.flat_padded(x)
+        n, c, _ = flat.shape
+        kh, kw = geom.kernel
+        ho, wp = geom.out_hw[0], geom.padded_width()
+        (dh, dw), sh = geom.dilation, geom.stride[0]
+        e = flat.strides[2]
+        view = np.lib.stride_tricks.as_strided(
+            flat,
+            shape=(n, c, kh, kw, ho, wp),
+            strides=(flat.strides[0], flat.strides[1], dh * wp * e, dw * e, sh * wp * e, e),
+            writeable=False,
+        )
+        return np.ascontiguousarray(view).reshape(n, geom.groups, -1, ho * wp)
+
+    def backward(self, g, out, x):
+        return WideCol2im.apply(g, geom=self.geom)
+
+
+class WideCol2im(Function):
+    """The adjoint of ``WideIm2col``: every entry of the wide columns x added back at the
+    position it was read from (overlapping windows add up; padding is dropped).
+
+    VJP: dL/dx = wide_im2col(g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        n, c, h, w = geom.in_shape
+        kh, kw = geom.kernel
+        ho, wp = geom.out_hw[0], geom.padded_width()
+        (dh, dw), sh = geom.dilation, geom.stride[0]
+        (ph, pw) = geom.padding
+        hp = h + 2 * ph
+        cols = x.reshape(n, c, kh, kw, ho, wp)
+        flat = np.zeros((n, c, (hp + 1) * wp), dtype=x.dtype)
+        e = flat.strides[2]
+        # A loop over the kh * kw kernel offsets (not over pixels): each adds H_out runs of W_p.
+        for a in range(kh):
+            for b in range(kw):
+                start = a * dh * wp + b * dw
+                target = np.lib.stride_tricks.as_strided(
+                    flat[:, :, start:],
+                    shape=(n, c, ho, wp),
+                    strides=(flat.strides[0], flat.strides[1], sh * wp * e, e),
+                )
+                target += cols[:, :, a, b]
+        image = flat[:, :, : hp * wp].reshape(n, c, hp, wp)
+        return image[:, :, ph : ph + h, pw : pw + w].copy()
+
+    def backward(self, g, out, x):
+        return WideIm2col.apply(g, geom=self.geom)
+
+
 class Conv2d(Function):
     """z = conv2d(x, W) + b, NCHW, as PyTorch's F.conv2d (a cross-correlation):
 
@@ -808,35 +892,57 @@ class Conv2d(Function):
                                                                    j s + b' d]
 
     x (N, C, H, W), W (O, C/G, kh, kw), b (O,) or None; G groups each map C/G channels to O/G.
-    With X_ng = im2col(x) of shape (K, P) for sample n and group g (K = C/G kh kw, P = H_out
-    W_out) and W_g the weight of group g as an (O/G, K) matrix, the convolution is the matrix
-    product Z_ng = W_g X_ng, and Z_ng is already sample n's output maps (O/G, H_out W_out).
+    With X_ng = im2col(x) for sample n and group g, a (K, P) matrix (K = C/G kh kw rows of
+    the receptive fields' elements, one column per output pixel), and W_g the weight of group
+    g as an (O/G, K) matrix, the convolution is the matrix product Z_ng = W_g X_ng: sample n's
+    output maps of group g, (O/G, P).
 
     VJP (G_ng = g of sample n and group g as an (O/G, P) matrix):
-        dL/dx = col2im(W_g^T G_ng),   dL/dW_g = sum_n G_ng X_ng^T,   dL/db = sum of g over n, i, j
+        dL/dx = col2im(W_g^T G_ng),  dL/dW_g = sum_n G_ng X_ng^T,  dL/db = sum of g over n, i, j
+
+    With a column stride of 1 the columns are ``WideIm2col``'s (one per pixel of a padded row;
+    the extra ones are dropped from Z and get a zero gradient), otherwise ``Im2col``'s.
     """
 
     def forward(self, x, w, b=None, geom=None):
         self.geom = geom
-        self.cols = cols = Im2col.apply(x, geom=geom)  # (N, G, K, P)
-        n, groups, k, _ = cols.shape
-        out = w.reshape(groups, -1, k) @ cols  # (N, G, O/G, P): NCHW once reshaped
-        out = out.reshape((n, w.shape[0], *geom.out_hw))
+        groups = geom.groups
+        n, o = x.shape[0], w.shape[0]
+        wg = w.reshape(groups, o // groups, -1)
+        if geom.wide():
+            self.cols = cols = WideIm2col.apply(x, geom=geom)  # (N, G, K, H_out W_p)
+            z = (wg @ cols).reshape(n, o, geom.out_hw[0], -1)
+            out = np.ascontiguousarray(z[..., : geom.out_hw[1]])
+        else:
+            self.cols = cols = Im2col.apply(x, geom=geom)  # (N, G, K, P)
+            out = (wg @ cols).reshape((n, o, *geom.out_hw))
         if b is not None:
             out += b.reshape(-1, 1, 1)
         return out
 
     def backward(self, g, out, x, w, b=None):
         need = self.needs_input_grad
-        n, groups, k, p = self.geom.rows_shape()
-        gz = g.reshape(n, groups, -1, p)
+        geom = self.geom
+        groups = geom.groups
+        n, o, ho, wo = g.shape
+        og = o // groups
+        wg = w.reshape(groups, og, -1)
+        if geom.wide():  # g as (N, G, O/G, H_out W_p), zero in the extra columns
+            shape = (n, o, ho, geom.padded_width())
+            gz = ScatterAdd.apply(g, index=(Ellipsis, slice(0, wo)), shape=shape)
+            gz = gz.reshape(n, groups, og, -1)
+            to_image, rows = WideCol2im, WideIm2col
+        else:  # g as (N, G, O/G, P)
+            gz = g.reshape(n, groups, og, -1)
+            to_image, rows = Col2im, Im2col
         gx = gw = gb = None
         if need[0]:
-            gx = Col2im.apply(w.reshape(groups, -1, k).swapaxes(1, 2) @ gz, geom=self.geom)
+            gx = to_image.apply(wg.swapaxes(1, 2) @ gz, geom=geom)
         if need[1]:
-            # Recorded pass: the columns must come from x by a recorded Im2col, for d/dx of dL/dW.
+            # Recorded pass: the columns must come from x by a recorded Function, for d/dx
+            # of dL/dW.
             recorded = isinstance(x, Tensor) and x.requires_grad
-            cols = Im2col.apply(x, geom=self.geom) if recorded else self.cols
+            cols = rows.apply(x, geom=geom) if recorded else self.cols
             gw = (gz @ cols.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=(0, 2, 3))
