@@ -145,3 +145,11 @@ def test_bad_arguments_are_named(call, error, words):
     with pytest.raises(error, match=None) as info:
         call(x, w)
     assert words in str(info.value)
+
+
+def test_weights_given_as_lists_or_arrays_are_constants_in_the_input_s_dtype():
+    x = Tensor(np.ones((1, 1, 2, 2), dtype=np.float32), requires_grad=True)
+    out = x.conv2d([[[[1, 2], [3, 4]]]], bias=[0.5])
+    assert out.dtype == np.float32 and out.tolist() == [[[[10.5]]]]
+    out.sum().backward()
+    assert x.grad[0, 0].tolist() == [[1.0, 2.0], [3.0, 4.0]]

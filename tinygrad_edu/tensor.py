@@ -880,6 +880,11 @@ class Tensor:
         """
         op = "conv2d"
         x, unbatched = self._image_batch(op)
+        # Arrays and lists are constants, taken in the input's dtype.
+        if not isinstance(weight, Tensor):
+            weight = np.asarray(weight, dtype=self.dtype)
+        if bias is not None and not isinstance(bias, Tensor):
+            bias = np.asarray(bias, dtype=self.dtype)
         w_shape = np.shape(weight)
         if not _is_int(groups) or groups < 1:
             raise InvalidArgumentError(f"{op}: groups must be a positive integer; got {groups!r}")
