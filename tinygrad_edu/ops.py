@@ -670,11 +670,12 @@ class Where(Function):
 
 # ----------------------------------------------------------------------------- convolution, pooling
 #
-# A convolution is a matrix product once every receptive field is laid out as a row (im2col):
-# ``Im2col`` copies the windows of an NCHW image into a matrix and ``Col2im`` adds such a
-# matrix back into an image. Each is the other's adjoint, so each one's VJP is the other one,
-# and the backward passes below, written with them and with matmul, are recorded like any
-# formula when create_graph=True (second derivatives of convolutions and pooling).
+# A convolution is a matrix product once every receptive field is laid out as a column
+# (im2col): ``Im2col`` (and its fast form ``WideIm2col``) copies the windows of an NCHW image
+# into matrices and ``Col2im`` (``WideCol2im``) adds such matrices back into an image. Each is
+# the other's adjoint, so each one's VJP is the other one, and the backward passes below,
+# written with them, matmul and ``ScatterAdd``, are recorded like any formula when
+# create_graph=True (second derivatives of convolutions and pooling).
 
 
 class ConvGeometry:
@@ -682,7 +683,7 @@ class ConvGeometry:
 
     Attributes:
         in_shape: (N, C, H, W) of the input. kernel, stride, padding, dilation: pairs (rows,
-        columns). groups: channel groups (the windows of C // groups channels form one row).
+        columns). groups: channel groups (the windows of C // groups channels form a column).
         out_hw: (H_out, W_out) = ((H + 2 p - d (k - 1) - 1) // s + 1, likewise for W).
     """
 
@@ -773,8 +774,8 @@ class Im2col(Function):
 
     def forward(self, x, geom=None):
         self.geom = geom
-        # One copy, from (n, c, i, j, a, b) windows into (n, c, a, b, i, j) order: runs of
-        # W_out contiguous elements, which numpy copies fast.
+        # One copy, from (n, c, i, j, a, b) windows into (n, c, a, b, i, j) order: it runs
+        # along output rows (W_out elements), not along a window's few (kw).
         cols = np.ascontiguousarray(geom.windows(x).transpose(0, 1, 4, 5, 2, 3))
         return cols.reshape(geom.rows_shape())
 
