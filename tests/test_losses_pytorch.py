@@ -113,6 +113,27 @@ def test_float32_stays_float32_with_smoothing_and_positions():
     assert z.grad.dtype == np.float32
 
 
+def test_ignore_index_as_pytorch():
+    y = np.array([[0, -100, 1, 1], [2, 0, -100, 1]])  # -100: PyTorch's default ignore_index
+    z = Tensor(Z3, requires_grad=True)
+    loss = cross_entropy(z, y, label_smoothing=0.2)
+    close(loss.data, 1.393870450271)
+    loss.backward()
+    close(z.grad[0], [
+        [-0.124728903127, 0.0, 0.134138708009, 0.03153664432],
+        [-0.006771424077, 0.0, -0.130966841044, -0.024778049849],
+        [0.131500327204, 0.0, -0.003171866965, -0.006758594471],
+    ])  # fmt: skip
+    close(cross_entropy(Z3, y, reduction="none").data, [
+        [2.134588585649, 0.0, 2.51496650937, 0.331287983514],
+        [0.135963775591, 1.212907954141, 0.0, 1.349866562864],
+    ])  # fmt: skip
+    y2 = np.array([2, 5, 1, 5])
+    close(nll_loss(Z2, y2, ignore_index=5).data, -2.349426038317)
+    close(nll_loss(Z2, y2, ignore_index=5, reduction="sum").data, -4.698852076633)
+    close(cross_entropy(Z2, y2, ignore_index=5).data, 0.979597420718)
+
+
 @pytest.mark.parametrize(
     "call, error, words",
     [
@@ -123,6 +144,9 @@ def test_float32_stays_float32_with_smoothing_and_positions():
         (lambda: nll_loss(Z2, [0, 1, 2, 3]), InvalidArgumentError, "[0, 3)"),
         (lambda: nll_loss(Z2, Y2, reduction="avg"), InvalidArgumentError, "reduction"),
         (lambda: nll_loss(1.0, 0), ShapeError, "got shape ()"),
+        (lambda: nll_loss(Z2, [5, 5, 5, 5], ignore_index=5), ShapeError, "ignore_index"),
+        (lambda: cross_entropy(Z2, Y2, ignore_index=1.5), InvalidArgumentError, "integer"),
+        (lambda: nll_loss(Z2, [0, -1, 0, 0]), InvalidArgumentError, "[0, 3)"),
     ],
 )
 def test_bad_arguments_are_named(call, error, words):

@@ -240,6 +240,40 @@ def _rows(z: Tensor) -> Tensor:
     return z if z.ndim == 2 else z.reshape(-1, z.shape[-1])
 
 
+def _kept_indices(
+    values: np.ndarray, n_classes: int, ignore_index: Any, op: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Class indices with the positions labelled ``ignore_index`` set aside (PyTorch's rule).
+
+    Returns the indices (ignored positions given class 0, to be masked out) and the boolean
+    mask of the positions that count, or None when no position is ignored.
+    """
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise InvalidArgumentError(f"{op}: ignore_index must be an integer; got {ignore_index!r}")
+    ignored = values == ignore_index
+    if not ignored.any():
+        return _class_indices(values, n_classes, op), None
+    kept = np.where(ignored, 0, values)
+    return _class_indices(kept, n_classes, op), ~ignored
+
+
+def _reduce_kept(loss: Tensor, keep: np.ndarray | None, reduction: str, op: str) -> Tensor:
+    """``_reduce`` over the positions that count: ignored ones give 0 and leave the mean's
+    denominator, as in PyTorch."""
+    if keep is None:
+        return _reduce(loss, reduction, op)
+    loss = loss * keep.astype(loss.dtype)
+    if reduction != "mean":
+        return _reduce(loss, reduction, op)
+    count = int(keep.sum())
+    if count == 0:
+        raise ShapeError(
+            f"{op}: every label equals ignore_index, so the mean over the remaining positions "
+            "is undefined; use reduction='sum', or check the labels"
+        )
+    return loss.sum() / count
+
+
 def _label_smoothing(value: Any, op: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidArgumentError(
@@ -294,7 +328,11 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 @scoped
 def cross_entropy(
-    logits: Any, labels: Any, reduction: str = "mean", label_smoothing: float = 0.0
+    logits: Any,
+    labels: Any,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    ignore_index: int = -100,
 ) -> Tensor:
     """Softmax cross-entropy of logits z against class labels.
 
@@ -326,9 +364,12 @@ def cross_entropy(
         reduction: "mean" (over samples and positions), "sum", or "none" (shape (N,), (N, d1,
             ...), or () for one sample).
         label_smoothing: eps in [0, 1], the share of each target spread evenly over the classes.
+        ignore_index: class-index labels equal to it (PyTorch's default -100) count for
+            nothing: their loss is 0 and the mean is over the other positions.
 
     Raises:
-        ShapeError: logits of shape () or with no class, or labels of neither accepted shape.
+        ShapeError: logits of shape () or with no class, labels of neither accepted shape, or
+            a mean over labels that are all ignore_index.
         InvalidArgumentError: labels outside [0, C) or not whole numbers, probabilities outside
             [0, 1], label_smoothing outside [0, 1], or an unknown reduction.
 
@@ -349,8 +390,9 @@ def cross_entropy(
     values = _labels_array(labels, op)
     z = _classes_last(logits)
     batch, n_classes = z.shape[:-1], z.shape[-1]
+    keep = None
     if values.shape == batch:
-        idx = _class_indices(values, n_classes, op)
+        idx, keep = _kept_indices(values, n_classes, ignore_index, op)
         if eps:  # the smoothed target is a distribution: the probability case below
             q = np.full(z.shape, eps / n_classes, dtype=logits.dtype)
             np.put_along_axis(q, idx[..., None], 1 - eps + eps / n_classes, axis=-1)
@@ -375,11 +417,13 @@ def cross_entropy(
             f"{batch} or probabilities of shape {logits.shape}; got labels of shape "
             f"{values.shape}.{hint}"
         )
-    return _reduce(per_sample, reduction, op)
+    return _reduce_kept(per_sample, keep, reduction, op)
 
 
 @scoped
-def nll_loss(log_probs: Any, labels: Any, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    log_probs: Any, labels: Any, reduction: str = "mean", ignore_index: int = -100
+) -> Tensor:
     """Negative log-likelihood of log-probabilities against class indices: -log p_y per sample.
 
     ``nll_loss(z.log_softmax(axis=1), y)`` equals ``cross_entropy(z, y)``, as in PyTorch; the
@@ -391,9 +435,12 @@ def nll_loss(log_probs: Any, labels: Any, reduction: str = "mean") -> Tensor:
         labels: integer class indices in [0, C) of shape (N,) (a scalar for one sample;
             (N, d1, ...) for (N, C, d1, ...) input); whole-number floats are accepted.
         reduction: "mean" (over samples and positions), "sum", or "none".
+        ignore_index: labels equal to it (PyTorch's default -100) count for nothing: their
+            loss is 0 and the mean is over the other positions.
 
     Raises:
-        ShapeError: input of shape () or with no class, labels of the wrong shape.
+        ShapeError: input of shape () or with no class, labels of the wrong shape, or a mean
+            over labels that are all ignore_index.
         InvalidArgumentError: labels outside [0, C) or not whole numbers, unknown reduction.
 
     Example:
@@ -416,13 +463,13 @@ def nll_loss(log_probs: Any, labels: Any, reduction: str = "mean") -> Tensor:
             f"{op}: log_probs have shape {log_probs.shape}, so labels must be class indices of "
             f"shape {batch}; got labels of shape {values.shape}"
         )
-    idx = _class_indices(values, n_classes, op)
+    idx, keep = _kept_indices(values, n_classes, ignore_index, op)
     if z.ndim == 1:
         per_sample = -_pick(z, idx)
     else:
         rows = _rows(z)
         per_sample = -rows[np.arange(rows.shape[0]), idx.reshape(-1)].reshape(batch)
-    return _reduce(per_sample, reduction, op)
+    return _reduce_kept(per_sample, keep, reduction, op)
 
 
 @scoped
