@@ -797,11 +797,12 @@ class Col2im(Function):
         kh, kw = geom.kernel
         (ph, pw), (sh, sw), (dh, dw) = geom.padding, geom.stride, geom.dilation
         cols = x.reshape(n, c, kh, kw, ho, wo)
-        if geom.tiles():  # windows side by side, no overlap (pooling): one strided copy
-            image = np.zeros((n, c, h, w), dtype=x.dtype)
-            image[:, :, : ho * kh, : wo * kw] = cols.transpose(0, 1, 4, 2, 5, 3).reshape(
-                n, c, ho * kh, wo * kw
-            )
+        if geom.tiles():  # windows side by side, no overlap (pooling): each offset is written
+            covered = (ho * kh, wo * kw) == (h, w)
+            image = (np.empty if covered else np.zeros)((n, c, h, w), dtype=x.dtype)
+            for a in range(kh):
+                for b in range(kw):
+                    image[:, :, a : ho * kh : kh, b : wo * kw : kw] = cols[:, :, a, b]
             return image
         image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
         # A loop over the kh * kw kernel offsets (not over pixels): each adds one strided plane.
@@ -880,7 +881,7 @@ class WideCol2im(Function):
                 )
                 target += cols[:, :, a, b]
         image = flat[:, :, : hp * wp].reshape(n, c, hp, wp)
-        return image[:, :, ph : ph + h, pw : pw + w].copy()
+        return image[:, :, ph : ph + h, pw : pw + w]  # a view into the buffer made here
 
     def backward(self, g, out, x):
         return WideIm2col.apply(g, geom=self.geom)
@@ -972,8 +973,9 @@ class MaxPool2d(Function):
             taken |= first
             firsts.append(first)
         n, c = x.shape[:2]
-        # Im2col's layout for groups = C: (N, C, K = kh kw, P = H_out W_out).
-        self.mask = np.stack(firsts, axis=2).reshape(n, c, len(planes), -1).astype(x.dtype)
+        # Im2col's layout for groups = C: (N, C, K = kh kw, P = H_out W_out); booleans, which
+        # the product with g reads as 0 and 1.
+        self.mask = np.stack(firsts, axis=2).reshape(n, c, len(planes), -1)
         return out
 
     def backward(self, g, out, x):
