@@ -531,3 +531,12 @@ def test_cnn_goal_is_judged_against_torch():
     met = run._met({"kind": "torch_ratio_at_most", "value": 2.0}, 3.0, 0.5, None)
     assert met is False  # no torch, no verdict in its favour
     assert run._met({"kind": "torch_ratio_at_most", "value": 2.0}, 3.0, 9.0, 1.5) is True
+
+
+def test_torch_cnn_agrees_with_the_numpy_reference_when_installed():
+    pytest.importorskip("torch")
+    from benchmarks.torch_reference import TorchCNN
+    from benchmarks.workloads import CNN, make_cnn_problem
+
+    result = check_mlp(CNN, make_cnn_problem(CNN, seed=0), TorchCNN, "torch", steps=2)
+    assert result.ok, result.problems
