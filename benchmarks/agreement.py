@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .numpy_reference import NumpyChain, NumpyMLP
-from .workloads import ChainProblem, MLPProblem, MLPWorkload
+from .numpy_reference import NumpyChain, NumpyCNN, NumpyMLP
+from .workloads import ChainProblem, CNNProblem, CNNWorkload, MLPProblem, MLPWorkload
 
 __all__ = ["ATOL", "RTOL", "Agreement", "AgreementError", "check_chain", "check_mlp", "require"]
 
@@ -95,13 +95,14 @@ class Agreement:
 
 
 def check_mlp(
-    spec: MLPWorkload,
-    problem: MLPProblem,
-    make: Callable[[MLPWorkload, MLPProblem], Any],
+    spec: MLPWorkload | CNNWorkload,
+    problem: MLPProblem | CNNProblem,
+    make: Callable[[Any, Any], Any],
     implementation: str = "ours",
     steps: int = 3,
 ) -> Agreement:
-    """Run ``steps`` training steps with the numpy reference and with ``make(spec, problem)``.
+    """Run ``steps`` training steps with the numpy reference and with ``make(spec, problem)``
+    (an MLP workload, or the CNN against :class:`NumpyCNN`).
 
     After each step the losses, the gradients and the updated parameters are compared.
 
@@ -112,9 +113,9 @@ def check_mlp(
         True
     """
     result = Agreement(spec.key, implementation, steps)
-    ref = NumpyMLP(spec, problem)
+    ref = NumpyCNN(spec, problem) if isinstance(spec, CNNWorkload) else NumpyMLP(spec, problem)
     other = make(spec, problem)
-    names = [f"{kind}_{l + 1}" for l in range(len(spec.sizes) - 1) for kind in ("W", "b")]
+    names = [f"{kind}_{l + 1}" for l in range(len(problem.params) // 2) for kind in ("W", "b")]
     for step in range(1, steps + 1):
         ref.step()
         other.step()

@@ -26,9 +26,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .workloads import CHAIN_ADD, CHAIN_SCALE, ChainProblem, MLPProblem, MLPWorkload
+from .workloads import (
+    CHAIN_ADD,
+    CHAIN_SCALE,
+    ChainProblem,
+    CNNProblem,
+    CNNWorkload,
+    MLPProblem,
+    MLPWorkload,
+)
 
-__all__ = ["NumpyChain", "NumpyMLP"]
+__all__ = ["NumpyCNN", "NumpyChain", "NumpyMLP"]
 
 
 class NumpyMLP:
@@ -206,3 +214,112 @@ class NumpyChain:
     def gradients(self) -> list[np.ndarray]:
         """[dL/dx0, dL/dw] from the last run."""
         return [self.grad_x, self.grad_w]
+
+
+class NumpyCNN:
+    """The CNN training step by hand (see :mod:`benchmarks.workloads`), in explicit numpy.
+
+    Activations are kept channels-last (N, H, W, C), where a 3x3 convolution with padding 1
+    is one matrix product: the rows of ``cols`` are the 3x3xC receptive fields (im2col, from a
+    sliding-window view of the padded image), so
+
+        forward    Z = cols W^T + b              (W as an (O, C 3 3) matrix)
+        backward   dL/dW = dZ^T cols,  dL/db = sum of dZ over rows,
+                   dL/dcols = dZ W, added back into the image at each of the 9 offsets
+        ReLU       dL/dz = dL/da [z > 0]
+        max-pool   dL/da = dL/dpool at each window's first maximum, 0 elsewhere
+        linear and softmax cross-entropy as in :class:`NumpyMLP`; the flatten is in
+        PyTorch's (C, H, W) order.
+
+    Args:
+        spec: the workload. problem: data and initial parameters (copied).
+
+    Example:
+        >>> from benchmarks.workloads import CNN, make_cnn_problem
+        >>> ref = NumpyCNN(CNN, make_cnn_problem(CNN, seed=0))
+        >>> ref.step()
+        >>> ref.loss() > 0, ref.gradients()[2].shape
+        (True, (32, 16, 3, 3))
+    """
+
+    def __init__(self, spec: CNNWorkload, problem: CNNProblem) -> None:
+        self.lr = spec.lr
+        self.x = np.ascontiguousarray(problem.x.transpose(0, 2, 3, 1))  # (N, H, W, 1)
+        self.target = problem.target
+        self.params = [np.array(a, copy=True) for a in problem.params]
+        self.rows = np.arange(problem.x.shape[0])
+        self.grads: list[np.ndarray] = []
+        self.last_loss: np.floating = np.float32(np.nan)
+
+    @staticmethod
+    def _im2col(a: np.ndarray) -> np.ndarray:
+        """(N, H, W, C) -> (N H W, C 3 3): the 3x3 fields of the zero-padded image as rows."""
+        n, h, w, c = a.shape
+        padded = np.pad(a, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        view = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))
+        return view.reshape(n * h * w, c * 9)  # (N, H, W, C, 3, 3): one copy
+
+    @staticmethod
+    def _col2im(d_cols: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The adjoint of _im2col: add each row entry back where it was read from."""
+        n, h, w, c = shape
+        d = d_cols.reshape(n, h, w, c, 3, 3)
+        padded = np.zeros((n, h + 2, w + 2, c), dtype=d_cols.dtype)
+        for i in range(3):
+            for j in range(3):
+                padded[:, i : i + h, j : j + w, :] += d[..., i, j]
+        return padded[:, 1 : h + 1, 1 : w + 1, :]
+
+    def step(self) -> None:
+        w1, b1, w2, b2, w3, b3 = self.params
+        n, h, w, _ = self.x.shape
+        # forward
+        cols1 = self._im2col(self.x)
+        a1 = np.maximum(cols1 @ w1.reshape(w1.shape[0], -1).T + b1, 0.0)  # (N H W, 16)
+        a1 = a1.reshape(n, h, w, -1)
+        cols2 = self._im2col(a1)
+        a2 = np.maximum(cols2 @ w2.reshape(w2.shape[0], -1).T + b2, 0.0)  # (N H W, 32)
+        c2 = a2.shape[1]
+        windows = a2.reshape(n, h // 2, 2, w // 2, 2, c2).transpose(0, 1, 3, 5, 2, 4)
+        windows = windows.reshape(n, h // 2, w // 2, c2, 4)
+        first = windows.argmax(axis=-1)[..., None]
+        pooled = np.take_along_axis(windows, first, axis=-1)[..., 0]  # (N, 4, 4, 32)
+        flat = pooled.transpose(0, 3, 1, 2).reshape(n, -1)  # PyTorch's (C, H, W) order
+        z = flat @ w3.T + b3
+        # loss and its gradient (mean softmax cross-entropy)
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        self.last_loss = -np.mean(shifted[self.rows, self.target] - np.log(total[:, 0]))
+        dz = e / total
+        dz[self.rows, self.target] -= 1.0
+        dz *= 1.0 / n
+        # backward
+        dw3, db3 = dz.T @ flat, dz.sum(axis=0)
+        d_pooled = (dz @ w3).reshape(n, c2, h // 2, w // 2).transpose(0, 2, 3, 1)
+        d_windows = np.zeros(windows.shape, dtype=z.dtype)
+        np.put_along_axis(d_windows, first, d_pooled[..., None], axis=-1)
+        d_a2 = d_windows.reshape(n, h // 2, w // 2, c2, 2, 2).transpose(0, 1, 4, 2, 5, 3)
+        d_z2 = d_a2.reshape(n * h * w, c2) * (a2 > 0.0)
+        dw2, db2 = (d_z2.T @ cols2).reshape(w2.shape), d_z2.sum(axis=0)
+        d_a1 = self._col2im(d_z2 @ w2.reshape(w2.shape[0], -1), a1.shape)
+        d_z1 = d_a1.reshape(n * h * w, -1) * (a1.reshape(n * h * w, -1) > 0.0)
+        dw1, db1 = (d_z1.T @ cols1).reshape(w1.shape), d_z1.sum(axis=0)
+        self.grads = [dw1, db1, dw2, db2, dw3, db3]
+        for p, g in zip(self.params, self.grads):
+            p -= self.lr * g
+
+    def release_gradients(self) -> None:
+        self.grads = []
+
+    def loss(self) -> float:
+        """The loss computed by the last step (before its update)."""
+        return float(self.last_loss)
+
+    def parameters(self) -> list[np.ndarray]:
+        """The live parameter arrays [W_1, b_1, W_2, b_2, W_3, b_3]."""
+        return self.params
+
+    def gradients(self) -> list[np.ndarray]:
+        """The gradients of the last step, in the order of :meth:`parameters`."""
+        return self.grads

@@ -13,12 +13,12 @@ import numpy as np
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.losses import cross_entropy, mse_loss
-from tinygrad_edu.nn import MLP
+from tinygrad_edu.nn import MLP, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from tinygrad_edu.optim import SGD
 
-from .workloads import ChainProblem, MLPProblem, MLPWorkload, chain_loss
+from .workloads import ChainProblem, CNNProblem, CNNWorkload, MLPProblem, MLPWorkload, chain_loss
 
-__all__ = ["EngineChain", "EngineMLP"]
+__all__ = ["EngineCNN", "EngineChain", "EngineMLP"]
 
 
 class EngineMLP:
@@ -109,3 +109,30 @@ class EngineChain:
     def gradients(self) -> list[np.ndarray]:
         """[dL/dx0, dL/dw] from the last run."""
         return [self.x0.grad, self.w.grad]
+
+
+class EngineCNN(EngineMLP):
+    """The CNN training step with the engine: nn.Conv2d, ReLU, MaxPool2d, Flatten, Linear in a
+    Sequential, cross_entropy and SGD; the step is :meth:`EngineMLP.step`'s.
+
+    Example:
+        >>> from benchmarks.workloads import CNN, make_cnn_problem
+        >>> ours = EngineCNN(CNN, make_cnn_problem(CNN, seed=0))
+        >>> ours.step()
+        >>> [g.shape for g in ours.gradients()][4]
+        (10, 512)
+    """
+
+    def __init__(self, spec: CNNWorkload, problem: CNNProblem) -> None:
+        c1, c2 = spec.channels
+        self.model = Sequential(
+            Conv2d(1, c1, 3, padding=1), ReLU(), Conv2d(c1, c2, 3, padding=1), ReLU(),
+            MaxPool2d(2), Flatten(), Linear(spec.flat, spec.classes),
+        )  # fmt: skip
+        names = [name for name, _ in self.model.named_parameters()]
+        self.model.load_state_dict(dict(zip(names, problem.params)))
+        self.optimizer = SGD(self.model.parameters(), lr=spec.lr)
+        self.loss_fn = cross_entropy
+        self.x = Tensor(problem.x)
+        self.target = problem.target
+        self.last_loss = None

@@ -157,6 +157,14 @@ def _number(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+def _versus_torch(row: dict[str, Any]) -> str:
+    """For a goal set against PyTorch, the ratio it was judged by: " (1.40× torch)"."""
+    vs = row.get("ours_to_torch")
+    if row["target"].get("kind") != "torch_ratio_at_most" or vs is None:
+        return ""
+    return f" ({vs:.2f}× torch)"
+
+
 def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
     """The markdown table: workload | numpy | ours | ratio | target | met [| torch].
 
@@ -184,7 +192,7 @@ def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
             _number(row["ours"]["median"]),
             f"{row['ratio']:.2f}×",
             row["target"]["text"],
-            "yes" if row["met"] else "**no**",
+            ("yes" if row["met"] else "**no**") + _versus_torch(row),
         ]
         if with_torch:
             torch = row.get("torch")

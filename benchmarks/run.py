@@ -17,11 +17,12 @@ The results (the JSON file) are a dict::
     {"meta": {machine, libraries, settings, mode, agreement_summary},
      "agreement": {key: {"ours": {...}, "torch": {...} or None}},
      "workloads": {key: {"title", "unit", "numpy", "ours", "torch", "ratio", "torch_ratio",
-                         "target", "met"}},
+                         "ours_to_torch", "target", "met"}},
      "table": the markdown table}
 
 where "numpy", "ours" and "torch" hold the median (and quartiles, minimum and number of calls)
-in the row's unit: ms/step for W1-W3, µs/op for W4, s for the deep chain, MiB for W3_memory.
+in the row's unit: ms/step for W1-W3 and the CNN, µs/op for W4, s for the deep chain, MiB for
+W3_memory. The CNN's goal is set against PyTorch: "ours_to_torch" is its ratio.
 """
 
 from __future__ import annotations
@@ -39,19 +40,23 @@ from typing import Any
 from tinygrad_edu.errors import InvalidArgumentError
 
 from .agreement import Agreement, AgreementError, check_chain, check_mlp, require
-from .numpy_reference import NumpyChain, NumpyMLP
-from .ours import EngineChain, EngineMLP
+from .numpy_reference import NumpyChain, NumpyCNN, NumpyMLP
+from .ours import EngineChain, EngineCNN, EngineMLP
 from .report import environment, format_report, format_table, write_json
 from .timing import Budget, interleaved_times, peak_traced_memory, summarize
-from .torch_reference import TorchChain, TorchMLP, load_torch
+from .torch_reference import TorchChain, TorchCNN, TorchMLP, load_torch
 from .workloads import (
     MEMORY_TARGET_RATIO,
     WORKLOADS,
     ChainWorkload,
+    CNNWorkload,
     MLPWorkload,
     make_chain_problem,
+    make_cnn_problem,
     make_mlp_problem,
 )
+
+Spec = MLPWorkload | ChainWorkload | CNNWorkload
 
 __all__ = ["DEFAULT_JSON", "FULL", "QUICK", "Settings", "main", "run_suite"]
 
@@ -164,8 +169,8 @@ def _stderr(message: str) -> None:
 # ----------------------------------------------------------------------------- the suite
 
 
-def _specs(keys: Sequence[str], chain_ops: int) -> dict[str, MLPWorkload | ChainWorkload]:
-    specs: dict[str, MLPWorkload | ChainWorkload] = {}
+def _specs(keys: Sequence[str], chain_ops: int) -> dict[str, Spec]:
+    specs: dict[str, Spec] = {}
     for key in keys:
         spec = WORKLOADS[key]
         if key == "chain" and isinstance(spec, ChainWorkload) and chain_ops != spec.n_ops:
@@ -175,7 +180,13 @@ def _specs(keys: Sequence[str], chain_ops: int) -> dict[str, MLPWorkload | Chain
     return specs
 
 
-def _target(spec: MLPWorkload | ChainWorkload) -> dict[str, Any]:
+def _target(spec: Spec) -> dict[str, Any]:
+    if isinstance(spec, CNNWorkload):  # the CNN's goal is relative to PyTorch eager
+        return {
+            "kind": "torch_ratio_at_most",
+            "value": spec.target_torch_ratio,
+            "text": f"≤ {spec.target_torch_ratio:g}× torch",
+        }
     if isinstance(spec, MLPWorkload):
         return {
             "kind": "ratio_at_most",
@@ -187,7 +198,9 @@ def _target(spec: MLPWorkload | ChainWorkload) -> dict[str, Any]:
     return {"kind": "below", "value": spec.target, "text": f"< {spec.target:g} s"}
 
 
-def _met(target: dict[str, Any], ours: float, ratio: float) -> bool:
+def _met(target: dict[str, Any], ours: float, ratio: float, vs_torch: float | None) -> bool:
+    if target["kind"] == "torch_ratio_at_most":  # unmet when torch was not measured
+        return vs_torch is not None and vs_torch <= target["value"]
     if target["kind"] == "ratio_at_most":
         return ratio <= target["value"]
     if target["kind"] == "at_most":
@@ -207,6 +220,7 @@ def _row(
     ours_value = stats["ours"]["median"]
     ratio = ours_value / numpy_value
     torch = stats.get("torch")
+    vs_torch = None if torch is None else ours_value / torch["median"]
     return {
         "title": title,
         "unit": unit,
@@ -216,8 +230,9 @@ def _row(
         "ratio": ratio,
         "torch_ratio": None if torch is None else torch["median"] / numpy_value,
         "torch_note": torch_note,
+        "ours_to_torch": vs_torch,
         "target": target,
-        "met": _met(target, ours_value, ratio),
+        "met": _met(target, ours_value, ratio, vs_torch),
     }
 
 
@@ -235,16 +250,19 @@ def _gate_summary(ours: list[Agreement], torch: dict[str, Agreement]) -> str:
 
 
 def _check_all(
-    specs: dict[str, MLPWorkload | ChainWorkload],
+    specs: dict[str, Spec],
     problems: dict[str, Any],
     implementation: str,
     mlp_class: Any,
     chain_class: Any,
     steps: int,
+    cnn_class: Any = None,
 ) -> dict[str, Agreement]:
     checks = {}
     for key, spec in specs.items():
-        if isinstance(spec, MLPWorkload):
+        if isinstance(spec, CNNWorkload):
+            checks[key] = check_mlp(spec, problems[key], cnn_class, implementation, steps)
+        elif isinstance(spec, MLPWorkload):
             checks[key] = check_mlp(spec, problems[key], mlp_class, implementation, steps)
         else:
             checks[key] = check_chain(key, spec.n_ops, problems[key], chain_class, implementation)
@@ -252,9 +270,12 @@ def _check_all(
 
 
 def _time_mlp(
-    spec: MLPWorkload, impls: dict[str, Any], settings: Settings, torch_note: str | None
+    spec: MLPWorkload | CNNWorkload,
+    impls: dict[str, Any],
+    settings: Settings,
+    torch_note: str | None,
 ) -> dict[str, dict[str, Any]]:
-    """The row of an MLP workload (and for W3 the memory row): ms per step, peak MiB."""
+    """The row of an MLP or CNN workload (and for W3 the memory row): ms per step, peak MiB."""
     times = interleaved_times({n: i.step for n, i in impls.items()}, settings.budget())
     stats = {n: summarize(t).as_dict(1e3) for n, t in times.items()}
     rows = {spec.key: _row(spec.title, "ms/step", stats, _target(spec), torch_note)}
@@ -322,7 +343,7 @@ def run_suite(
 
     Args:
         settings: how much to measure (:data:`FULL`, :data:`QUICK` or your own).
-        keys: workload keys among "W1", "W2", "W3", "W4", "chain" (all by default).
+        keys: workload keys among "W1", "W2", "W3", "W4", "chain", "CNN" (all by default).
         use_torch: measure PyTorch too when it is importable.
         mode: a label for the header ("full", "quick", ...).
         log: where progress messages go.
@@ -341,7 +362,9 @@ def run_suite(
     specs = _specs(keys, settings.chain_ops)
     torch = load_torch() if use_torch else None
     problems = {
-        key: make_mlp_problem(spec, settings.seed)
+        key: make_cnn_problem(spec, settings.seed)
+        if isinstance(spec, CNNWorkload)
+        else make_mlp_problem(spec, settings.seed)
         if isinstance(spec, MLPWorkload)
         else make_chain_problem(spec, settings.seed)
         for key, spec in specs.items()
@@ -350,12 +373,16 @@ def run_suite(
         # The correctness gate, for every workload before anything is timed.
         log(f"checking ours against the numpy reference on {', '.join(keys)}")
         steps = settings.check_steps
-        ours_checks = _check_all(specs, problems, "ours", EngineMLP, EngineChain, steps)
+        ours_checks = _check_all(
+            specs, problems, "ours", EngineMLP, EngineChain, steps, EngineCNN
+        )
         require(list(ours_checks.values()))
         torch_checks: dict[str, Agreement] = {}
         if torch is not None:
             log("checking torch against the numpy reference")
-            torch_checks = _check_all(specs, problems, "torch", TorchMLP, TorchChain, steps)
+            torch_checks = _check_all(
+                specs, problems, "torch", TorchMLP, TorchChain, steps, TorchCNN
+            )
 
         rows: dict[str, dict[str, Any]] = {}
         for key, spec in specs.items():
@@ -363,7 +390,12 @@ def run_suite(
             torch_ok = key in torch_checks and torch_checks[key].ok
             torch_note = None if torch is None or torch_ok else "disagrees"
             log(f"{key}: timing numpy, ours" + (", torch" if torch_ok else ""))
-            if isinstance(spec, MLPWorkload):
+            if isinstance(spec, CNNWorkload):
+                impls = {"numpy": NumpyCNN(spec, problem), "ours": EngineCNN(spec, problem)}
+                if torch_ok:
+                    impls["torch"] = TorchCNN(spec, problem)
+                rows.update(_time_mlp(spec, impls, settings, torch_note))
+            elif isinstance(spec, MLPWorkload):
                 impls: dict[str, Any] = {
                     "numpy": NumpyMLP(spec, problem),
                     "ours": EngineMLP(spec, problem),

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .workloads import ChainProblem, MLPProblem, MLPWorkload, chain_loss
+from .workloads import ChainProblem, CNNProblem, CNNWorkload, MLPProblem, MLPWorkload, chain_loss
 
-__all__ = ["TorchChain", "TorchMLP", "load_torch"]
+__all__ = ["TorchCNN", "TorchChain", "TorchMLP", "load_torch"]
 
 
 def load_torch() -> ModuleType | None:
@@ -128,3 +128,31 @@ class TorchChain:
     def gradients(self) -> list[np.ndarray | None]:
         """[dL/dx0, dL/dw] from the last run."""
         return [None if g is None else g.numpy() for g in (self.x0.grad, self.w.grad)]
+
+
+class TorchCNN(TorchMLP):
+    """The CNN training step in PyTorch eager: torch.nn.Conv2d, ReLU, MaxPool2d, Flatten and
+    Linear in a Sequential with the same float32 weights, F.cross_entropy, torch.optim.SGD; the
+    step is :meth:`TorchMLP.step`'s.
+
+    Args:
+        spec: the workload.
+        problem: data and initial parameters (copied).
+    """
+
+    def __init__(self, spec: CNNWorkload, problem: CNNProblem) -> None:
+        torch = _torch()
+        nn = torch.nn
+        c1, c2 = spec.channels
+        self.model = nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(spec.flat, spec.classes),
+        )  # fmt: skip
+        with torch.no_grad():
+            for p, value in zip(self.model.parameters(), problem.params):
+                p.copy_(torch.from_numpy(value))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=spec.lr)
+        self.loss_fn = torch.nn.functional.cross_entropy
+        self.x = torch.from_numpy(problem.x.copy())
+        self.target = torch.from_numpy(problem.target.copy())
+        self.last_loss = None

@@ -9,6 +9,15 @@ MLP workloads (W1, W2, W3): one training step is forward + loss + backward + pla
 (w <- w - eta dL/dw at a fixed eta) on one fixed batch. Layer l computes z_l = a_{l-1} W_l^T + b_l
 for a batch in rows, with an activation after every layer but the last.
 
+The CNN workload: one training step (forward, softmax cross-entropy, backward, SGD) of a small
+convolutional network on a batch of 64 of the 8x8 digits, NCHW:
+
+    conv 3x3 (1 -> 16, padding 1), ReLU, conv 3x3 (16 -> 32, padding 1), ReLU, max-pool 2x2,
+    flatten (32 * 4 * 4 = 512), linear 512 -> 10
+
+Its goal is relative to PyTorch eager (at most twice its time per step), not to the numpy
+reference.
+
 Chain workloads (W4 and the deep chain): ``n_ops`` elementwise operations on two leaves of
 16 floats, x and w, repeating the cycle
 
@@ -29,6 +38,10 @@ import numpy as np
 from tinygrad_edu.errors import InvalidArgumentError
 
 __all__ = [
+    "CNN",
+    "CNNProblem",
+    "CNNWorkload",
+    "make_cnn_problem",
     "chain_loss",
     "CHAIN_ADD",
     "CHAIN_SCALE",
@@ -172,8 +185,51 @@ DEEP_CHAIN = ChainWorkload(
     target=1.0,
 )
 
+
+
+@dataclass(frozen=True)
+class CNNWorkload:
+    """A training step of the small CNN (see the module docstring) on one fixed batch.
+
+    Attributes:
+        key: "CNN". title: the row label of the table.
+        channels: output channels of the two 3x3 convolutions.
+        image: the side of the square grey-scale images (8 for the digits).
+        classes: outputs of the final linear layer.
+        batch: images per step. lr: the fixed SGD learning rate.
+        target_torch_ratio: the goal for ours / PyTorch (ms per step).
+    """
+
+    key: str
+    title: str
+    channels: tuple[int, int]
+    image: int
+    classes: int
+    batch: int
+    lr: float
+    target_torch_ratio: float
+
+    @property
+    def flat(self) -> int:
+        """Inputs of the linear layer: channels[1] maps of (image / 2)^2 after the pool."""
+        return self.channels[1] * (self.image // 2) ** 2
+
+
+CNN = CNNWorkload(
+    key="CNN",
+    title="CNN conv16-conv32-maxpool-linear on 8x8 digits, batch 64, CE (ms/step)",
+    channels=(16, 32),
+    image=8,
+    classes=10,
+    batch=64,
+    lr=0.05,
+    target_torch_ratio=2.0,
+)
+
 MLP_WORKLOADS: dict[str, MLPWorkload] = {w.key: w for w in (W1, W2, W3)}
-WORKLOADS: dict[str, MLPWorkload | ChainWorkload] = {w.key: w for w in (W1, W2, W3, W4, DEEP_CHAIN)}
+WORKLOADS: dict[str, MLPWorkload | ChainWorkload | CNNWorkload] = {
+    w.key: w for w in (W1, W2, W3, W4, DEEP_CHAIN, CNN)
+}
 
 
 # ----------------------------------------------------------------------------- data
@@ -240,3 +296,56 @@ def make_chain_problem(spec: ChainWorkload, seed: int = 0) -> ChainProblem:
     x0 = rng.uniform(-1.0, 1.0, spec.size).astype(DTYPE)
     w = rng.uniform(0.5, 1.5, spec.size).astype(DTYPE)
     return ChainProblem(x0=x0, w=w)
+
+
+@dataclass
+class CNNProblem:
+    """The data and initial parameters of the CNN workload (float32 numpy arrays).
+
+    Attributes:
+        x: images, shape (N, 1, 8, 8), intensities scaled to [0, 1].
+        target: int64 digit labels of shape (N,).
+        params: [W_1, b_1, W_2, b_2, W_3, b_3]: the conv kernels (O, C, 3, 3), the linear
+            weight (10, 512), and their biases: the order of the model's ``parameters()``.
+    """
+
+    x: np.ndarray
+    target: np.ndarray
+    params: list[np.ndarray]
+
+
+def make_cnn_problem(spec: CNNWorkload, seed: int = 0) -> CNNProblem:
+    """The first ``spec.batch`` digits (a seeded random choice) and initial weights.
+
+    The images are scikit-learn's 8x8 digits divided by 16; without scikit-learn, seeded
+    uniform noise of the same shape stands in (the timings do not depend on the values).
+    Weights are N(0, 1/fan_in), biases small but not zero.
+
+    Example:
+        >>> p = make_cnn_problem(CNN, seed=0)
+        >>> p.x.shape, p.target.shape, [a.shape for a in p.params][::2]
+        ((64, 1, 8, 8), (64,), [(16, 1, 3, 3), (32, 16, 3, 3), (10, 512)])
+    """
+    rng = np.random.default_rng(seed)
+    side, n = spec.image, spec.batch
+    try:
+        from tinygrad_edu.data import load_digits
+
+        images, labels = load_digits()
+        pick = rng.choice(len(labels), size=n, replace=False)
+        x = (images[pick] / 16.0).reshape(n, 1, side, side).astype(DTYPE)
+        target = labels[pick].astype(np.int64)
+    except ImportError:
+        x = rng.uniform(0.0, 1.0, (n, 1, side, side)).astype(DTYPE)
+        target = rng.integers(0, spec.classes, size=n, dtype=np.int64)
+    shapes = [
+        (spec.channels[0], 1, 3, 3),
+        (spec.channels[1], spec.channels[0], 3, 3),
+        (spec.classes, spec.flat),
+    ]
+    params = []
+    for shape in shapes:
+        fan_in = int(np.prod(shape[1:]))
+        params.append((rng.standard_normal(shape) / np.sqrt(fan_in)).astype(DTYPE))
+        params.append((0.1 * rng.standard_normal(shape[0])).astype(DTYPE))
+    return CNNProblem(x=x, target=target, params=params)

@@ -76,7 +76,7 @@ def test_workloads_are_the_issue_s_with_its_targets():
     assert (W4.n_ops, W4.size, W4.unit, W4.target) == (1000, 16, "us/op", 3.0)
     assert (DEEP_CHAIN.n_ops, DEEP_CHAIN.unit, DEEP_CHAIN.target) == (100_000, "s", 1.0)
     assert MEMORY_TARGET_RATIO == 1.3
-    assert list(WORKLOADS) == ["W1", "W2", "W3", "W4", "chain"]
+    assert list(WORKLOADS) == ["W1", "W2", "W3", "W4", "chain", "CNN"]
 
 
 @pytest.mark.parametrize("spec", list(MLP_WORKLOADS.values()), ids=list(MLP_WORKLOADS))
@@ -360,22 +360,22 @@ def test_suite_reports_every_workload_in_json_and_markdown(tmp_path, capsys):
     assert run.main([*TINY_ARGS, "--json", str(out)]) == 0
     results = json.loads(out.read_text(encoding="utf-8"))
     rows = results["workloads"]
-    assert list(rows) == ["W1", "W2", "W3", "W3_memory", "W4", "chain"]
-    expected_calls = {"W1": 2, "W2": 2, "W3": 2, "W4": 2, "chain": 1}
+    assert list(rows) == ["W1", "W2", "W3", "W3_memory", "W4", "chain", "CNN"]
+    expected_calls = {"W1": 2, "W2": 2, "W3": 2, "W4": 2, "chain": 1, "CNN": 2}
     for key, row in rows.items():
         assert row["numpy"]["median"] > 0 and row["ours"]["median"] > 0
         assert row["ratio"] == pytest.approx(row["ours"]["median"] / row["numpy"]["median"])
         assert isinstance(row["met"], bool) and row["torch"] is None
         if key in expected_calls:
             assert row["ours"]["calls"] == row["numpy"]["calls"] == expected_calls[key]
-    assert [rows[k]["unit"] for k in rows] == ["ms/step"] * 3 + ["MiB", "us/op", "s"]
+    assert [rows[k]["unit"] for k in rows] == ["ms/step"] * 3 + ["MiB", "us/op", "s", "ms/step"]
     assert rows["W3_memory"]["ours"]["bytes"] > 1_000_000  # W3's gradients alone are 2 MiB
     assert rows["chain"]["title"].startswith("deep chain of 400 ops")
     assert results["meta"]["mode"] == "quick" and results["meta"]["settings"]["chain_ops"] == 400
     assert all(a["ours"]["ok"] for a in results["agreement"].values())
     table = results["table"]
     assert table.splitlines()[0] == "| workload | numpy | ours | ratio | target | met |"
-    assert len(table.splitlines()) == 2 + 6
+    assert len(table.splitlines()) == 2 + 7
     assert "≤ 2.5× numpy" in table and "≤ 3 µs/op" in table and "< 1 s" in table
     assert rows["W3_memory"]["target"]["text"] == "≤ 1.3× numpy"
     printed = capsys.readouterr().out
@@ -475,3 +475,68 @@ def test_docstring_examples(name):
     result = doctest.testmod(module, optionflags=flags)
     assert result.failed == 0
     assert name == "benchmarks.torch_reference" or result.attempted > 0
+
+
+# ----------------------------------------------------------------------------- the CNN workload
+
+
+def test_cnn_workload_is_the_issue_s():
+    from benchmarks.workloads import CNN, make_cnn_problem
+
+    assert (CNN.channels, CNN.image, CNN.batch, CNN.target_torch_ratio) == ((16, 32), 8, 64, 2.0)
+    p = make_cnn_problem(CNN, seed=0)
+    assert p.x.shape == (64, 1, 8, 8) and p.x.dtype == np.float32 and 0 <= p.x.min()
+    assert p.x.max() <= 1 and p.target.dtype == np.int64
+    assert [a.shape for a in p.params] == [
+        (16, 1, 3, 3), (16,), (32, 16, 3, 3), (32,), (10, 512), (10,),
+    ]  # fmt: skip
+
+
+def test_numpy_cnn_reference_gradients_match_central_differences():
+    from benchmarks.numpy_reference import NumpyCNN
+    from benchmarks.workloads import CNN, CNNProblem, make_cnn_problem
+
+    p = make_cnn_problem(dataclasses.replace(CNN, batch=4), seed=1)
+    p = CNNProblem(p.x.astype(np.float64), p.target, [a.astype(np.float64) for a in p.params])
+    frozen = dataclasses.replace(CNN, batch=4, lr=0.0)
+
+    def loss(params):
+        ref = NumpyCNN(frozen, CNNProblem(p.x, p.target, params))
+        ref.step()
+        return ref.loss()
+
+    ref = NumpyCNN(frozen, p)
+    ref.step()
+    rng = np.random.default_rng(0)
+    eps = 1e-6
+    for k, grad in enumerate(ref.gradients()):
+        for flat in rng.choice(grad.size, size=min(3, grad.size), replace=False):
+            i = np.unravel_index(flat, grad.shape)
+            up = [a.copy() for a in p.params]
+            down = [a.copy() for a in p.params]
+            up[k][i] += eps
+            down[k][i] -= eps
+            assert grad[i] == pytest.approx((loss(up) - loss(down)) / (2 * eps), abs=1e-7)
+
+
+def test_engine_cnn_agrees_with_the_reference():
+    from benchmarks.ours import EngineCNN
+    from benchmarks.workloads import CNN, make_cnn_problem
+
+    result = check_mlp(CNN, make_cnn_problem(CNN, seed=0), EngineCNN, steps=2)
+    assert result.ok, result.problems
+
+
+def test_cnn_goal_is_judged_against_torch():
+    met = run._met({"kind": "torch_ratio_at_most", "value": 2.0}, 3.0, 0.5, None)
+    assert met is False  # no torch, no verdict in its favour
+    assert run._met({"kind": "torch_ratio_at_most", "value": 2.0}, 3.0, 9.0, 1.5) is True
+
+
+def test_torch_cnn_agrees_with_the_numpy_reference_when_installed():
+    pytest.importorskip("torch")
+    from benchmarks.torch_reference import TorchCNN
+    from benchmarks.workloads import CNN, make_cnn_problem
+
+    result = check_mlp(CNN, make_cnn_problem(CNN, seed=0), TorchCNN, "torch", steps=2)
+    assert result.ok, result.problems

@@ -366,7 +366,8 @@ def test_cross_entropy_shape_errors():
     assert "(4, 3)" in msg and "(4, 1)" in msg and "(4,)" in msg and "reshape(-1)" in msg
     with pytest.raises(ShapeError, match=r"shape \(4,\) or probabilities of shape \(4, 3\)"):
         cross_entropy(np.zeros((4, 3)), [0, 1])
-    with pytest.raises(ShapeError, match=r"\(N, C\).*got shape \(2, 3, 4\)"):
+    # (N, C, d1) logits take labels (N, d1), as PyTorch: the classes are axis 1.
+    with pytest.raises(ShapeError, match=r"class indices of shape \(2, 4\)"):
         cross_entropy(np.zeros((2, 3, 4)), np.zeros((2, 3), dtype=int))
     with pytest.raises(ShapeError, match=r"got shape \(\)"):
         cross_entropy(1.0, 0)

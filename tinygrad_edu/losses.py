@@ -47,6 +47,7 @@ __all__ = [
     "max_margin_loss",
     "mse_loss",
     "multiclass_hinge_loss",
+    "nll_loss",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -216,6 +217,73 @@ def _pick(x: Tensor, idx: np.ndarray) -> Tensor:
     return x[np.arange(x.shape[0]), idx]
 
 
+def _check_class_logits(x: Tensor, op: str, what: str) -> None:
+    """(C,), (N, C) or (N, C, d1, ...) with C >= 1: the class axis is 1 (0 for one sample)."""
+    if x.ndim == 0 or x.shape[0 if x.ndim == 1 else 1] == 0:
+        raise ShapeError(
+            f"{op}: {what} must have shape (N, C) (a batch), (C,) (one sample) or "
+            f"(N, C, d1, ...) (a value per class at every position, as PyTorch) with C >= 1 "
+            f"classes; got shape {x.shape}"
+        )
+
+
+def _classes_last(x: Any) -> Any:
+    """(N, C, d1, ..., dk) -> (N, d1, ..., dk, C); 1-D and 2-D inputs are already so."""
+    if x.ndim <= 2:
+        return x
+    axes = (0, *range(2, x.ndim), 1)
+    return x.transpose(*axes) if isinstance(x, Tensor) else x.transpose(axes)
+
+
+def _rows(z: Tensor) -> Tensor:
+    """``z`` of shape batch + (C,) as rows (-1, C), the form the fused row operations take."""
+    return z if z.ndim == 2 else z.reshape(-1, z.shape[-1])
+
+
+def _kept_indices(
+    values: np.ndarray, n_classes: int, ignore_index: Any, op: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Class indices with the positions labelled ``ignore_index`` set aside (PyTorch's rule).
+
+    Returns the indices (ignored positions given class 0, to be masked out) and the boolean
+    mask of the positions that count, or None when no position is ignored.
+    """
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise InvalidArgumentError(f"{op}: ignore_index must be an integer; got {ignore_index!r}")
+    ignored = values == ignore_index
+    if not ignored.any():
+        return _class_indices(values, n_classes, op), None
+    kept = np.where(ignored, 0, values)
+    return _class_indices(kept, n_classes, op), ~ignored
+
+
+def _reduce_kept(loss: Tensor, keep: np.ndarray | None, reduction: str, op: str) -> Tensor:
+    """``_reduce`` over the positions that count: ignored ones give 0 and leave the mean's
+    denominator, as in PyTorch."""
+    if keep is None:
+        return _reduce(loss, reduction, op)
+    loss = loss * keep.astype(loss.dtype)
+    if reduction != "mean":
+        return _reduce(loss, reduction, op)
+    count = int(keep.sum())
+    if count == 0:
+        raise ShapeError(
+            f"{op}: every label equals ignore_index, so the mean over the remaining positions "
+            "is undefined; use reduction='sum', or check the labels"
+        )
+    return loss.sum() / count
+
+
+def _label_smoothing(value: Any, op: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(
+            f"{op}: label_smoothing must be a number in [0, 1]; got {value!r}"
+        )
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise InvalidArgumentError(f"{op}: label_smoothing must lie in [0, 1]; got {value}")
+    return float(value)
+
+
 # ----------------------------------------------------------------------------- regression
 
 
@@ -259,7 +327,13 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 
 @scoped
-def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(
+    logits: Any,
+    labels: Any,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    ignore_index: int = -100,
+) -> Tensor:
     """Softmax cross-entropy of logits z against class labels.
 
     With log p = log_softmax(z) over the classes, the loss of one sample is
@@ -272,18 +346,32 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     loss is finite for logits of any size. Its gradient is dL/dz = softmax(z) - onehot(y)
     per sample (divided by N for the mean).
 
+    As in PyTorch, logits of shape (N, C, d1, ..., dk) hold class scores at every position (a
+    pixel, a time step): the classes are axis 1, the labels have shape (N, d1, ..., dk) (or are
+    probabilities of the logits' shape), and the mean is over all N d1 ... dk positions.
+
+    With ``label_smoothing`` = eps the target is q' = (1 - eps) q + eps / C (q the one-hot
+    row of an index, or the given probabilities), PyTorch's definition:
+    L = (1 - eps)(-log p_y) + eps * mean_k(-log p_k) for an index y.
+
     Args:
-        logits: z of shape (N, C), or (C,) for one sample.
-        labels: integer class indices in [0, C) of shape (N,) (a scalar for one sample) as a
-            numpy array, list or Tensor (whole-number floats such as ``Tensor([0, 2])`` are
-            accepted); or probabilities of shape (N, C) in [0, 1] whose rows normally sum to 1.
+        logits: z of shape (N, C), (C,) for one sample, or (N, C, d1, ...).
+        labels: integer class indices in [0, C) of shape (N,) (a scalar for one sample,
+            (N, d1, ...) for (N, C, d1, ...) logits) as a numpy array, list or Tensor
+            (whole-number floats such as ``Tensor([0, 2])`` are accepted); or probabilities of
+            the logits' shape in [0, 1] that normally sum to 1 over the classes.
             Labels are constants: no gradient flows to them.
-        reduction: "mean" (over samples), "sum", or "none" (shape (N,), or () for one sample).
+        reduction: "mean" (over samples and positions), "sum", or "none" (shape (N,), (N, d1,
+            ...), or () for one sample).
+        label_smoothing: eps in [0, 1], the share of each target spread evenly over the classes.
+        ignore_index: class-index labels equal to it (PyTorch's default -100) count for
+            nothing: their loss is 0 and the mean is over the other positions.
 
     Raises:
-        ShapeError: logits not 1-D or 2-D, or labels of neither accepted shape.
+        ShapeError: logits of shape () or with no class, labels of neither accepted shape, or
+            a mean over labels that are all ignore_index.
         InvalidArgumentError: labels outside [0, C) or not whole numbers, probabilities outside
-            [0, 1], or an unknown reduction.
+            [0, 1], label_smoothing outside [0, 1], or an unknown reduction.
 
     Example:
         >>> from tinygrad_edu import Tensor
@@ -291,23 +379,35 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
         >>> z = Tensor([[1e4, 0.0, -1e4]])
         >>> cross_entropy(z, [0]).item(), cross_entropy(z, [2]).item()
         (0.0, 20000.0)
+        >>> round(cross_entropy(Tensor([[0.0, 0.0]]), [0], label_smoothing=0.2).item(), 4)
+        0.6931
     """
     op = "cross_entropy"
     _check_reduction(reduction, op)
+    eps = _label_smoothing(label_smoothing, op)
     logits = _as_tensor(logits, op, "logits")
-    _check_class_scores(logits, op, "logits")
+    _check_class_logits(logits, op, "logits")
     values = _labels_array(labels, op)
-    batch, n_classes = logits.shape[:-1], logits.shape[-1]
+    z = _classes_last(logits)
+    batch, n_classes = z.shape[:-1], z.shape[-1]
+    keep = None
     if values.shape == batch:
-        idx = _class_indices(values, n_classes, op)
-        if logits.ndim == 2:  # the common case, one fused operation: softmax - onehot
-            per_sample = ops.SoftmaxCrossEntropy.apply(logits, labels=idx)
+        idx, keep = _kept_indices(values, n_classes, ignore_index, op)
+        if eps:  # the smoothed target is a distribution: the probability case below
+            q = np.full(z.shape, eps / n_classes, dtype=logits.dtype)
+            np.put_along_axis(q, idx[..., None], 1 - eps + eps / n_classes, axis=-1)
+            per_sample = -(z.log_softmax(axis=-1) * q).sum(axis=-1)
+        elif z.ndim >= 2:  # the common case, one fused operation: softmax - onehot
+            rows = ops.SoftmaxCrossEntropy.apply(_rows(z), labels=idx.reshape(-1))
+            per_sample = rows if z.ndim == 2 else rows.reshape(batch)
         else:
-            per_sample = -_pick(logits.log_softmax(axis=-1), idx)
+            per_sample = -_pick(z.log_softmax(axis=-1), idx)
     elif values.shape == logits.shape:
         _check_unit_interval(values, op, "probability labels (same shape as logits)")
-        q = values.astype(logits.dtype)
-        per_sample = -(logits.log_softmax(axis=-1) * q).sum(axis=-1)
+        q = _classes_last(values.astype(logits.dtype))
+        if eps:
+            q = q * (1 - eps) + eps / n_classes
+        per_sample = -(z.log_softmax(axis=-1) * q).sum(axis=-1)
     else:
         hint = ""
         if values.shape == batch + (1,):
@@ -317,7 +417,59 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
             f"{batch} or probabilities of shape {logits.shape}; got labels of shape "
             f"{values.shape}.{hint}"
         )
-    return _reduce(per_sample, reduction, op)
+    return _reduce_kept(per_sample, keep, reduction, op)
+
+
+@scoped
+def nll_loss(
+    log_probs: Any, labels: Any, reduction: str = "mean", ignore_index: int = -100
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities against class indices: -log p_y per sample.
+
+    ``nll_loss(z.log_softmax(axis=1), y)`` equals ``cross_entropy(z, y)``, as in PyTorch; the
+    input is taken as it is (it is not normalised), so dL/d(log p) = -onehot(y) per sample.
+
+    Args:
+        log_probs: log p of shape (N, C), (C,) for one sample, or (N, C, d1, ...) (classes on
+            axis 1, as PyTorch).
+        labels: integer class indices in [0, C) of shape (N,) (a scalar for one sample;
+            (N, d1, ...) for (N, C, d1, ...) input); whole-number floats are accepted.
+        reduction: "mean" (over samples and positions), "sum", or "none".
+        ignore_index: labels equal to it (PyTorch's default -100) count for nothing: their
+            loss is 0 and the mean is over the other positions.
+
+    Raises:
+        ShapeError: input of shape () or with no class, labels of the wrong shape, or a mean
+            over labels that are all ignore_index.
+        InvalidArgumentError: labels outside [0, C) or not whole numbers, unknown reduction.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.losses import nll_loss
+        >>> log_p = Tensor(np.log([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]))
+        >>> [round(v, 4) for v in nll_loss(log_p, [0, 2], reduction="none").tolist()]
+        [0.6931, 0.2231]
+    """
+    op = "nll_loss"
+    _check_reduction(reduction, op)
+    log_probs = _as_tensor(log_probs, op, "log_probs")
+    _check_class_logits(log_probs, op, "log_probs")
+    values = _labels_array(labels, op)
+    z = _classes_last(log_probs)
+    batch, n_classes = z.shape[:-1], z.shape[-1]
+    if values.shape != batch:
+        raise ShapeError(
+            f"{op}: log_probs have shape {log_probs.shape}, so labels must be class indices of "
+            f"shape {batch}; got labels of shape {values.shape}"
+        )
+    idx, keep = _kept_indices(values, n_classes, ignore_index, op)
+    if z.ndim == 1:
+        per_sample = -_pick(z, idx)
+    else:
+        rows = _rows(z)
+        per_sample = -rows[np.arange(rows.shape[0]), idx.reshape(-1)].reshape(batch)
+    return _reduce_kept(per_sample, keep, reduction, op)
 
 
 @scoped

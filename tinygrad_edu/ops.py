@@ -1171,3 +1171,341 @@ class Where(Function):
     def backward(self, g, out, x, y):
         need_x, need_y = self.needs_input_grad
         return (g * self.cond if need_x else None), (g * ~self.cond if need_y else None)
+
+
+# ----------------------------------------------------------------------------- convolution, pooling
+#
+# A convolution is a matrix product once every receptive field is laid out as a column
+# (im2col): ``Im2col`` (and its fast form ``WideIm2col``) copies the windows of an NCHW image
+# into matrices and ``Col2im`` (``WideCol2im``) adds such matrices back into an image. Each is
+# the other's adjoint, so each one's VJP is the other one, and the backward passes below,
+# written with them, matmul and ``ScatterAdd``, are recorded like any formula when
+# create_graph=True (second derivatives of convolutions and pooling).
+
+
+class ConvGeometry:
+    """The shape bookkeeping of a window operation on an NCHW image (no data).
+
+    Attributes:
+        in_shape: (N, C, H, W) of the input. kernel, stride, padding, dilation: pairs (rows,
+        columns). groups: channel groups (the windows of C // groups channels form a column).
+        out_hw: (H_out, W_out) = ((H + 2 p - d (k - 1) - 1) // s + 1, likewise for W).
+    """
+
+    __slots__ = ("in_shape", "kernel", "stride", "padding", "dilation", "groups", "out_hw")
+
+    def __init__(
+        self,
+        in_shape: tuple[int, ...],
+        kernel: tuple[int, int],
+        stride: tuple[int, int] = (1, 1),
+        padding: tuple[int, int] = (0, 0),
+        dilation: tuple[int, int] = (1, 1),
+        groups: int = 1,
+    ) -> None:
+        self.in_shape = tuple(in_shape)
+        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+        self.groups = groups
+        h, w = self.in_shape[2:]
+        self.out_hw = tuple(
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)
+        )
+
+    def windows(self, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """A read-only view (N, C, H_out, W_out, kh, kw) of every window of x padded with fill."""
+        (ph, pw), (sh, sw), (dh, dw) = self.padding, self.stride, self.dilation
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+        n, c, _, _ = x.shape
+        s = x.strides
+        return np.lib.stride_tricks.as_strided(
+            x,
+            shape=(n, c, *self.out_hw, *self.kernel),
+            strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw),
+            writeable=False,
+        )
+
+    def planes(self, x: np.ndarray, fill: float = 0.0) -> list[np.ndarray]:
+        """For each kernel offset (a, b) in row order, the view of x padded with fill that
+        offset (a, b) of every window sees: shape (N, C, H_out, W_out) each, nothing copied."""
+        (ph, pw), (sh, sw), (dh, dw) = self.padding, self.stride, self.dilation
+        if ph or pw:
+            x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+        ho, wo = self.out_hw
+        rows = [slice(a * dh, a * dh + sh * (ho - 1) + 1, sh) for a in range(self.kernel[0])]
+        cols = [slice(b * dw, b * dw + sw * (wo - 1) + 1, sw) for b in range(self.kernel[1])]
+        return [x[:, :, r, c] for r in rows for c in cols]
+
+    def wide(self) -> bool:
+        """Whether ``WideIm2col`` applies: a column stride of 1."""
+        return self.stride[1] == 1
+
+    def padded_width(self) -> int:
+        """W_p = W + 2 p_w, the width of a padded row."""
+        return self.in_shape[3] + 2 * self.padding[1]
+
+    def flat_padded(self, x: np.ndarray) -> np.ndarray:
+        """x zero-padded, with one more row of zeros below, each channel flattened: (N, C,
+        (H_p + 1) W_p). The extra row holds what the last window's wrapped columns read."""
+        (ph, pw) = self.padding
+        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph + 1), (pw, pw)))
+        return padded.reshape(*x.shape[:2], -1)
+
+    def tiles(self) -> bool:
+        """Whether the windows lie side by side without overlap or padding (stride = kernel)."""
+        return (
+            self.stride == self.kernel
+            and self.padding == (0, 0)
+            and (self.dilation == (1, 1) or self.kernel == (1, 1))
+        )
+
+    def rows_shape(self) -> tuple[int, int, int, int]:
+        """The shape of the im2col matrices: (N, groups, C // groups * kh * kw, H_out * W_out)."""
+        n, c = self.in_shape[:2]
+        ho, wo = self.out_hw
+        kh, kw = self.kernel
+        return n, self.groups, c // self.groups * kh * kw, ho * wo
+
+
+class Im2col(Function):
+    """z = the windows of x as columns, one (K, P) matrix per sample and group:
+    z[n, g, (c, a, b), (i, j)] = x_pad[n, g C/G + c, i s + a d, j s + b d], shape
+    (N, G, K = C/G kh kw, P = H_out W_out) (``geom`` a :class:`ConvGeometry`).
+
+    Linear in x; its adjoint is ``Col2im``. VJP: dL/dx = col2im(g) (each element of x collects
+    g from every window that holds it)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        # One copy, from (n, c, i, j, a, b) windows into (n, c, a, b, i, j) order: it runs
+        # along output rows (W_out elements), not along a window's few (kw).
+        cols = np.ascontiguousarray(geom.windows(x).transpose(0, 1, 4, 5, 2, 3))
+        return cols.reshape(geom.rows_shape())
+
+    def backward(self, g, out, x):
+        return Col2im.apply(g, geom=self.geom)
+
+
+class Col2im(Function):
+    """z = an image of ``geom.in_shape`` with every entry of the columns x added where it came
+    from: the adjoint of ``Im2col`` (overlapping windows add up; padding is dropped).
+
+    VJP: dL/dx = im2col(g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        n, c, h, w = geom.in_shape
+        ho, wo = geom.out_hw
+        kh, kw = geom.kernel
+        (ph, pw), (sh, sw), (dh, dw) = geom.padding, geom.stride, geom.dilation
+        cols = x.reshape(n, c, kh, kw, ho, wo)
+        if geom.tiles():  # windows side by side, no overlap (pooling): each offset is written
+            covered = (ho * kh, wo * kw) == (h, w)
+            image = (np.empty if covered else np.zeros)((n, c, h, w), dtype=x.dtype)
+            for a in range(kh):
+                for b in range(kw):
+                    image[:, :, a : ho * kh : kh, b : wo * kw : kw] = cols[:, :, a, b]
+            return image
+        image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        # A loop over the kh * kw kernel offsets (not over pixels): each adds one strided plane.
+        for a in range(kh):
+            for b in range(kw):
+                image[:, :, a * dh : a * dh + sh * (ho - 1) + 1 : sh,
+                      b * dw : b * dw + sw * (wo - 1) + 1 : sw] += cols[:, :, a, b]  # fmt: skip
+        if ph or pw:
+            return image[:, :, ph : ph + h, pw : pw + w].copy()
+        return image
+
+    def backward(self, g, out, x):
+        return Im2col.apply(g, geom=self.geom)
+
+
+class WideIm2col(Function):
+    """Im2col for unit column stride, with rows as wide as the padded image: the fast layout.
+
+    Flatten each padded channel (H_p, W_p) into one row of H_p W_p values (plus one row of
+    zeros). The kernel offset (a, b) of output pixel (i, j) reads position (i s + a d) W_p +
+    j + b d, so for j running over a whole padded row, 0 <= j < W_p, the values offset (a, b)
+    reads are H_out runs of W_p consecutive elements (one run when s = 1), which copy fast.
+    The columns j >= W_out read a wrapped-around neighbour: they are padding of the layout,
+    whose results ``Conv2d`` drops and whose gradients it sets to zero.
+
+    z[n, g, (c, a, b), (i, j)] = x_flat[n, g C/G + c, (i s + a d) W_p + j + b d], shape
+    (N, G, K = C/G kh kw, L = H_out W_p). Linear; VJP: dL/dx = wide_col2im(g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        flat = geom.flat_padded(x)
+        n, c, _ = flat.shape
+        kh, kw = geom.kernel
+        ho, wp = geom.out_hw[0], geom.padded_width()
+        (dh, dw), sh = geom.dilation, geom.stride[0]
+        e = flat.strides[2]
+        view = np.lib.stride_tricks.as_strided(
+            flat,
+            shape=(n, c, kh, kw, ho, wp),
+            strides=(flat.strides[0], flat.strides[1], dh * wp * e, dw * e, sh * wp * e, e),
+            writeable=False,
+        )
+        return np.ascontiguousarray(view).reshape(n, geom.groups, -1, ho * wp)
+
+    def backward(self, g, out, x):
+        return WideCol2im.apply(g, geom=self.geom)
+
+
+class WideCol2im(Function):
+    """The adjoint of ``WideIm2col``: every entry of the wide columns x added back at the
+    position it was read from (overlapping windows add up; padding is dropped).
+
+    VJP: dL/dx = wide_im2col(g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        n, c, h, w = geom.in_shape
+        kh, kw = geom.kernel
+        ho, wp = geom.out_hw[0], geom.padded_width()
+        (dh, dw), sh = geom.dilation, geom.stride[0]
+        (ph, pw) = geom.padding
+        hp = h + 2 * ph
+        cols = x.reshape(n, c, kh, kw, ho, wp)
+        flat = np.zeros((n, c, (hp + 1) * wp), dtype=x.dtype)
+        e = flat.strides[2]
+        # A loop over the kh * kw kernel offsets (not over pixels): each adds H_out runs of W_p.
+        for a in range(kh):
+            for b in range(kw):
+                start = a * dh * wp + b * dw
+                target = np.lib.stride_tricks.as_strided(
+                    flat[:, :, start:],
+                    shape=(n, c, ho, wp),
+                    strides=(flat.strides[0], flat.strides[1], sh * wp * e, e),
+                )
+                target += cols[:, :, a, b]
+        image = flat[:, :, : hp * wp].reshape(n, c, hp, wp)
+        return image[:, :, ph : ph + h, pw : pw + w]  # a view into the buffer made here
+
+    def backward(self, g, out, x):
+        return WideIm2col.apply(g, geom=self.geom)
+
+
+class Conv2d(Function):
+    """z = conv2d(x, W) + b, NCHW, as PyTorch's F.conv2d (a cross-correlation):
+
+        z[n, o, i, j] = b[o] + sum_{c, a, b'} W[o, c, a, b'] x_pad[n, G(o) C/G + c, i s + a d,
+                                                                   j s + b' d]
+
+    x (N, C, H, W), W (O, C/G, kh, kw), b (O,) or None; G groups each map C/G channels to O/G.
+    With X_ng = im2col(x) for sample n and group g, a (K, P) matrix (K = C/G kh kw rows of
+    the receptive fields' elements, one column per output pixel), and W_g the weight of group
+    g as an (O/G, K) matrix, the convolution is the matrix product Z_ng = W_g X_ng: sample n's
+    output maps of group g, (O/G, P).
+
+    VJP (G_ng = g of sample n and group g as an (O/G, P) matrix):
+        dL/dx = col2im(W_g^T G_ng),  dL/dW_g = sum_n G_ng X_ng^T,  dL/db = sum of g over n, i, j
+
+    With a column stride of 1 the columns are ``WideIm2col``'s (one per pixel of a padded row;
+    the extra ones are dropped from Z and get a zero gradient), otherwise ``Im2col``'s.
+    """
+
+    def forward(self, x, w, b=None, geom=None):
+        self.geom = geom
+        groups = geom.groups
+        n, o = x.shape[0], w.shape[0]
+        wg = w.reshape(groups, o // groups, -1)
+        if geom.wide():
+            self.cols = cols = WideIm2col.apply(x, geom=geom)  # (N, G, K, H_out W_p)
+            z = (wg @ cols).reshape(n, o, geom.out_hw[0], -1)
+            out = np.ascontiguousarray(z[..., : geom.out_hw[1]])
+        else:
+            self.cols = cols = Im2col.apply(x, geom=geom)  # (N, G, K, P)
+            out = (wg @ cols).reshape((n, o, *geom.out_hw))
+        if b is not None:
+            out += b.reshape(-1, 1, 1)
+        return out
+
+    def backward(self, g, out, x, w, b=None):
+        need = self.needs_input_grad
+        geom = self.geom
+        groups = geom.groups
+        n, o, ho, wo = g.shape
+        og = o // groups
+        wg = w.reshape(groups, og, -1)
+        if geom.wide():  # g as (N, G, O/G, H_out W_p), zero in the extra columns
+            shape = (n, o, ho, geom.padded_width())
+            gz = ScatterAdd.apply(g, index=(Ellipsis, slice(0, wo)), shape=shape)
+            gz = gz.reshape(n, groups, og, -1)
+            to_image, rows = WideCol2im, WideIm2col
+        else:  # g as (N, G, O/G, P)
+            gz = g.reshape(n, groups, og, -1)
+            to_image, rows = Col2im, Im2col
+        gx = gw = gb = None
+        if need[0]:
+            gx = to_image.apply(wg.swapaxes(1, 2) @ gz, geom=geom)
+        if need[1]:
+            # Recorded pass: the columns must come from x by a recorded Function, for d/dx
+            # of dL/dW.
+            recorded = isinstance(x, Tensor) and x.requires_grad
+            cols = rows.apply(x, geom=geom) if recorded else self.cols
+            gw = (gz @ cols.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
+        if len(need) > 2 and need[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class MaxPool2d(Function):
+    """z[n, c, i, j] = the largest element of window (i, j) of channel c (padding is -inf).
+
+    The gradient of each window goes to its maximal element; on a tie, to the first (in row
+    order), as PyTorch does. With the position of each maximum as a one-hot mask E over the
+    window (a constant), VJP: dL/dx = col2im(E * g)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        # Elementwise over the kh * kw offset planes (a loop over the kernel, not the pixels).
+        planes = geom.planes(x, fill=-np.inf)
+        out = planes[0].copy()
+        for plane in planes[1:]:
+            np.maximum(out, plane, out=out)
+        taken = np.zeros(out.shape, dtype=bool)
+        firsts = []
+        for plane in planes:  # the first offset holding the maximum wins
+            first = (plane == out) & ~taken
+            taken |= first
+            firsts.append(first)
+        n, c = x.shape[:2]
+        # Im2col's layout for groups = C: (N, C, K = kh kw, P = H_out W_out); booleans, which
+        # the product with g reads as 0 and 1.
+        self.mask = np.stack(firsts, axis=2).reshape(n, c, len(planes), -1)
+        return out
+
+    def backward(self, g, out, x):
+        n, c = self.geom.in_shape[:2]
+        return Col2im.apply(g.reshape(n, c, 1, -1) * self.mask, geom=self.geom)
+
+
+class AvgPool2d(Function):
+    """z[n, c, i, j] = the mean of window (i, j) of channel c, zero padding counted (PyTorch's
+    count_include_pad=True): z = (1 / (kh kw)) sum_{a, b} x_pad[n, c, i s + a, j s + b].
+
+    VJP: dL/dx = col2im(g / (kh kw) copied to every element of its window)
+    """
+
+    def forward(self, x, geom=None):
+        self.geom = geom
+        planes = geom.planes(x)
+        out = planes[0].copy()
+        for plane in planes[1:]:
+            out += plane
+        out *= x.dtype.type(1.0 / len(planes))
+        return out
+
+    def backward(self, g, out, x):
+        n, c = self.geom.in_shape[:2]
+        kh, kw = self.geom.kernel
+        share = np.full((1, 1, kh * kw, 1), 1.0 / (kh * kw), dtype=_value(g).dtype)
+        return Col2im.apply(g.reshape(n, c, 1, -1) * share, geom=self.geom)

@@ -1744,6 +1744,169 @@ class Tensor:
             "values deliberately."
         )
 
+    # ------------------------------------------------------------------ convolution and pooling
+
+    def conv2d(
+        self,
+        weight: Any,
+        bias: Any = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> Tensor:
+        """2-D convolution of an NCHW batch, as PyTorch's ``F.conv2d`` (a cross-correlation).
+
+        Args:
+            weight: shape (O, C / groups, kh, kw).
+            bias: shape (O,) or None.
+            stride, padding, dilation: an int or a pair (rows, columns); padding adds zeros.
+            groups: split the C input and O output channels into this many groups, each
+                convolved on its own (groups = C is a depthwise convolution).
+
+        Returns:
+            Shape (N, O, H_out, W_out) with H_out = (H + 2 p - d (kh - 1) - 1) // s + 1
+            (likewise W_out); a (C, H, W) input gives (O, H_out, W_out).
+
+        Example:
+            >>> import numpy as np
+            >>> from tinygrad_edu import Tensor
+            >>> x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+            >>> x.conv2d(Tensor(np.ones((1, 1, 2, 2))), stride=2).tolist()
+            [[[[10.0, 18.0], [42.0, 50.0]]]]
+        """
+        op = "conv2d"
+        x, unbatched = self._image_batch(op)
+        # Arrays and lists are constants, taken in the input's dtype.
+        if not isinstance(weight, Tensor):
+            weight = np.asarray(weight, dtype=self.dtype)
+        if bias is not None and not isinstance(bias, Tensor):
+            bias = np.asarray(bias, dtype=self.dtype)
+        w_shape = np.shape(weight)
+        if not _is_int(groups) or groups < 1:
+            raise InvalidArgumentError(f"{op}: groups must be a positive integer; got {groups!r}")
+        c = x.shape[1]
+        if len(w_shape) != 4:
+            raise ShapeError(
+                f"{op}: weight must have shape (out_channels, in_channels / groups, kh, kw); "
+                f"got {w_shape}"
+            )
+        if c % groups or w_shape[0] % groups:
+            raise ShapeError(
+                f"{op}: groups={groups} must divide both the input's {c} channels and the "
+                f"weight's {w_shape[0]} output channels"
+            )
+        if w_shape[1] != c // groups:
+            raise ShapeError(
+                f"{op}: the input has {c} channels, so with groups={groups} the weight needs "
+                f"shape ({w_shape[0]}, {c // groups}, kh, kw); got {w_shape}"
+            )
+        if bias is not None and np.shape(bias) != (w_shape[0],):
+            raise ShapeError(
+                f"{op}: bias must have shape ({w_shape[0]},) for a weight of shape {w_shape}; "
+                f"got {np.shape(bias)}"
+            )
+        geom = _window_geometry(
+            op, x.shape, w_shape[2:], stride, padding, dilation, groups, pad_limit=False
+        )
+        out = ops.Conv2d.apply(x, weight, bias, geom=geom)
+        return out.reshape(out.shape[1:]) if unbatched else out
+
+    def max_pool2d(self, kernel: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        """The largest value of each kernel window, per channel, of an NCHW batch.
+
+        As PyTorch's ``F.max_pool2d``: ``stride`` defaults to the kernel size, padding (at
+        most half the kernel) never wins, and each window's gradient goes to its maximum (the
+        first one on a tie).
+
+        Example:
+            >>> import numpy as np
+            >>> from tinygrad_edu import Tensor
+            >>> Tensor(np.arange(16.0).reshape(1, 1, 4, 4)).max_pool2d(2).tolist()
+            [[[[5.0, 7.0], [13.0, 15.0]]]]
+        """
+        x, unbatched = self._image_batch("max_pool2d")
+        geom = _window_geometry(
+            "max_pool2d", x.shape, kernel, kernel if stride is None else stride, padding, 1,
+            x.shape[1],
+        )  # fmt: skip
+        out = ops.MaxPool2d.apply(x, geom=geom)
+        return out.reshape(out.shape[1:]) if unbatched else out
+
+    def avg_pool2d(self, kernel: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        """The mean of each kernel window, per channel, of an NCHW batch.
+
+        As PyTorch's ``F.avg_pool2d``: ``stride`` defaults to the kernel size and the zeros of
+        the padding (at most half the kernel) count in the mean.
+
+        Example:
+            >>> import numpy as np
+            >>> from tinygrad_edu import Tensor
+            >>> Tensor(np.arange(16.0).reshape(1, 1, 4, 4)).avg_pool2d(2).tolist()
+            [[[[2.5, 4.5], [10.5, 12.5]]]]
+        """
+        x, unbatched = self._image_batch("avg_pool2d")
+        geom = _window_geometry(
+            "avg_pool2d", x.shape, kernel, kernel if stride is None else stride, padding, 1,
+            x.shape[1],
+        )  # fmt: skip
+        out = ops.AvgPool2d.apply(x, geom=geom)
+        return out.reshape(out.shape[1:]) if unbatched else out
+
+    def _image_batch(self, op: str) -> tuple[Tensor, bool]:
+        """An NCHW batch, and whether a single (C, H, W) image was made one (as PyTorch)."""
+        if self.ndim == 3:
+            return self.reshape((1,) + self.shape), True
+        if self.ndim != 4:
+            raise ShapeError(
+                f"{op}: expected an image batch of shape (N, C, H, W) or one image (C, H, W); "
+                f"got shape {self.shape}"
+            )
+        return self, False
+
+
+# ----------------------------------------------------------------------------- window arguments
+
+
+def _int_pair(value: Any, op: str, name: str, low: int) -> tuple[int, int]:
+    """An int or a pair of ints, each at least ``low`` -> (rows, columns)."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(_is_int(v) and v >= low for v in pair):
+        raise InvalidArgumentError(
+            f"{op}: {name} must be an integer >= {low} or a pair of them; got {value!r}"
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _window_geometry(
+    op: str,
+    shape: tuple[int, ...],
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    pad_limit: bool = True,
+) -> Any:
+    """Check a window operation's arguments against an input of ``shape`` (N, C, H, W)."""
+    k = _int_pair(kernel, op, "kernel size", 1)
+    s = _int_pair(stride, op, "stride", 1)
+    p = _int_pair(padding, op, "padding", 0)
+    d = _int_pair(dilation, op, "dilation", 1)
+    if pad_limit and any(2 * pi > ki for pi, ki in zip(p, k)):
+        raise InvalidArgumentError(
+            f"{op}: padding {p} must be at most half the kernel size {k}, so that every window "
+            "holds an element of the input"
+        )
+    geom = ops.ConvGeometry(shape, k, s, p, d, groups)
+    if min(geom.out_hw) < 1:
+        reach = tuple(di * (ki - 1) + 1 for di, ki in zip(d, k))
+        raise ShapeError(
+            f"{op}: a window of {reach[0]}x{reach[1]} (kernel {k}, dilation {d}) does not fit "
+            f"the input of shape {shape} padded by {p}; the output would be {geom.out_hw}"
+        )
+    return geom
+
 
 def _index_arg(index: Any) -> Any:
     """Tensors inside an index become their (integer or boolean) arrays."""

@@ -19,17 +19,22 @@ Example:
 
 from . import init
 from .activations import HardTanh, LeakyReLU, ReLU, Sigmoid, Softsign, Tanh
+from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .layers import MLP, BatchNorm1d, Dropout, Linear, Sequential
 from .module import IncompatibleKeys, Module
 
 __all__ = [
     "MLP",
+    "AvgPool2d",
     "BatchNorm1d",
+    "Conv2d",
     "Dropout",
+    "Flatten",
     "HardTanh",
     "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
+    "MaxPool2d",
     "Module",
     "ReLU",
     "Sequential",

@@ -614,3 +614,120 @@ _SPECS = [
 
 OPS: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 """Every operation under test, by name."""
+
+
+# ----------------------------------------------------------------------------- convolution, pooling
+# Appended to the table: the window operations, with references written as plain sums over the
+# kernel offsets of strided slices (independent of the library's im2col).
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _conv_ref(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    n, c, h, width = x.shape
+    o, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, o, ho, wo), dtype=np.result_type(x, w))
+    og = o // groups
+    for g in range(groups):
+        for a in range(kh):
+            for bb in range(kw):
+                patch = xp[:, g * cg : (g + 1) * cg, a * dh : a * dh + sh * (ho - 1) + 1 : sh,
+                           bb * dw : bb * dw + sw * (wo - 1) + 1 : sw]  # fmt: skip
+                out[:, g * og : (g + 1) * og] += np.einsum(
+                    "nchw,oc->nohw", patch, w[g * og : (g + 1) * og, :, a, bb]
+                )
+    return out if b is None else out + b[:, None, None]
+
+
+def _pool_ref(x: np.ndarray, kernel: Any, stride: Any, padding: Any, kind: str) -> np.ndarray:
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel), _pair(stride), _pair(padding)
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    ho = (x.shape[2] + 2 * ph - kh) // sh + 1
+    wo = (x.shape[3] + 2 * pw - kw) // sw + 1
+    planes = [
+        xp[:, :, a : a + sh * (ho - 1) + 1 : sh, b : b + sw * (wo - 1) + 1 : sw]
+        for a in range(kh)
+        for b in range(kw)
+    ]
+    return np.max(planes, axis=0) if kind == "max" else np.mean(planes, axis=0)
+
+
+@st.composite
+def _conv_case(draw: st.DrawFn) -> Case:
+    """An NCHW input, a weight, maybe a bias, and stride, padding, dilation, groups that fit."""
+    groups = draw(st.sampled_from([1, 1, 2]))
+    c = groups * draw(st.integers(1, 2))
+    o = groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = draw(st.sampled_from([1, 2, (1, 2)]))
+    padding = draw(st.sampled_from([0, 1, (0, 1)]))
+    dilation = draw(st.sampled_from([1, 1, 2]))
+    reach = [dilation * (k - 1) + 1 - 2 * p for k, p in zip(kernel, _pair(padding))]
+    h, width = (draw(st.integers(max(1, r), max(1, r) + 3)) for r in reach)
+    x = draw(tst.arrays((draw(st.integers(1, 2)), c, h, width)))
+    w = draw(tst.arrays((o, c // groups, *kernel)))
+    arrays = (x, w, draw(tst.arrays((o,)))) if draw(st.booleans()) else (x, w)
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return Case(arrays, params)
+
+
+@st.composite
+def _pool_case(draw: st.DrawFn) -> Case:
+    """An NCHW input of distinct values (no tie in any window) and a window that fits."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = draw(st.sampled_from([None, 1, 2, (2, 1)]))
+    padding = draw(st.sampled_from([0, (0, 1), 1]))
+    padding = tuple(min(p, k // 2) for p, k in zip(_pair(padding), kernel))
+    h = draw(st.integers(max(1, kernel[0] - 2 * padding[0]), 5))
+    width = draw(st.integers(max(1, kernel[1] - 2 * padding[1]), 5))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), h, width)
+    size = int(np.prod(shape))
+    order = draw(st.permutations(range(size)))
+    # Evenly spaced values in [-2, 2], shuffled: every window's maximum is clear by 4 / size.
+    x = np.linspace(-2.0, 2.0, size)[np.array(order)].reshape(shape)
+    return Case((x,), {"kernel": kernel, "stride": stride, "padding": padding})
+
+
+def _pool_stride(params: dict[str, Any]) -> Any:
+    return params["kernel"] if params["stride"] is None else params["stride"]
+
+
+_WINDOW_SPECS = [
+    OpSpec(
+        "conv2d",
+        lambda x, w, b=None, **kw: x.conv2d(w, b, **kw),
+        _conv_ref,
+        _conv_case(),
+    ),
+    OpSpec(
+        "max_pool2d",
+        lambda x, **kw: x.max_pool2d(**kw),
+        lambda x, **kw: _pool_ref(x, kw["kernel"], _pool_stride(kw), kw["padding"], "max"),
+        _pool_case(),
+        second_order=False,
+    ),
+    OpSpec(
+        "avg_pool2d",
+        lambda x, **kw: x.avg_pool2d(**kw),
+        lambda x, **kw: _pool_ref(x, kw["kernel"], _pool_stride(kw), kw["padding"], "avg"),
+        _pool_case(),
+        second_order=False,
+    ),
+]
+_SPECS.extend(_WINDOW_SPECS)
+OPS.update({spec.name: spec for spec in _WINDOW_SPECS})
