@@ -15,6 +15,7 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype  # isort: skip
 from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (
     AnomalyError,
+    ArgumentTypeError,
     AxisError,
     BackwardError,
     CheckpointError,
@@ -40,6 +41,7 @@ __all__ = [
     "InPlaceError",
     "IndexingError",
     "InvalidArgumentError",
+    "ArgumentTypeError",
     "ShapeError",
     "Tensor",
     "TinygradEduError",

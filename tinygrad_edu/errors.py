@@ -47,6 +47,10 @@ class InvalidArgumentError(TinygradEduError, ValueError):
     """A value outside what an operation accepts (an unknown reduction, a negative rate)."""
 
 
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of the wrong kind (a string where a seed goes): a TypeError as well."""
+
+
 class CheckpointError(TinygradEduError, ValueError):
     """A saved model or optimiser file that cannot be loaded as it is; nothing was changed."""
 

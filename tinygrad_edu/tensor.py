@@ -27,6 +27,7 @@ from .errors import (
     InvalidArgumentError,
     ShapeError,
 )
+from .seeds import as_generator
 
 # ----------------------------------------------------------------------------- default dtype
 
@@ -155,15 +156,6 @@ def _shape_arg(shape: tuple[Any, ...], op: str = "shape") -> tuple[int, ...]:
             f"{op}: sizes and axes must be integers; got {bad[0]!r} in {tuple(shape)}"
         )
     return tuple(int(n) for n in shape)
-
-
-def _rng(rng: Any) -> np.random.Generator:
-    """A numpy Generator from ``None`` (fresh entropy), an int seed, or a Generator."""
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {rng!r}")
 
 
 def _normalize_axis(axis: int, ndim: int, op: str) -> int:
@@ -599,7 +591,7 @@ class Tensor:
     ) -> Tensor:
         """Standard normal samples; ``rng`` is a numpy Generator or an int seed."""
         dt = np.dtype(dtype or _default_dtype)
-        data = _rng(rng).standard_normal(_shape_arg(shape)).astype(dt, copy=False)
+        data = as_generator(rng).standard_normal(_shape_arg(shape)).astype(dt, copy=False)
         return Tensor(data, requires_grad=requires_grad)
 
     @staticmethod
@@ -624,7 +616,7 @@ class Tensor:
                 f"low={low}, high={high}"
             )
         dt = np.dtype(dtype or _default_dtype)
-        data = _rng(rng).uniform(low, high, _shape_arg(shape)).astype(dt, copy=False)
+        data = as_generator(rng).uniform(low, high, _shape_arg(shape)).astype(dt, copy=False)
         return Tensor(data, requires_grad=requires_grad)
 
     @staticmethod

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError, ShapeError
-from ..tensor import _rng, get_default_dtype
+from ..seeds import as_generator
+from ..tensor import get_default_dtype
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -88,7 +89,7 @@ def make_spiral(
     n = _check_count(n_per_class, "n_per_class", op)
     K = _check_count(n_classes, "n_classes", op)
     noise = _check_nonneg(noise, "noise", op)
-    gen = _rng(rng)
+    gen = as_generator(rng)
     r = np.tile(np.linspace(0.0, 1.0, n), K)
     t = np.concatenate([np.linspace(4.0 * k, 4.0 * (k + 1), n) for k in range(K)])
     t = t + noise * gen.standard_normal(K * n)
@@ -123,7 +124,7 @@ def make_moons(
     op = "make_moons"
     N = _check_count(n_samples, "n_samples", op, minimum=2)
     noise = _check_nonneg(noise, "noise", op)
-    gen = _rng(rng)
+    gen = as_generator(rng)
     n_out, n_in = N // 2, N - N // 2
     a_out = np.linspace(0.0, np.pi, n_out)
     a_in = np.linspace(0.0, np.pi, n_in)
@@ -167,7 +168,7 @@ def make_circles(
             f"{op}: factor is the inner radius relative to the outer one and must be in [0, 1); "
             f"got {factor}"
         )
-    gen = _rng(rng)
+    gen = as_generator(rng)
     n_out, n_in = N // 2, N - N // 2
     a_out = np.linspace(0.0, 2.0 * np.pi, n_out, endpoint=False)
     a_in = np.linspace(0.0, 2.0 * np.pi, n_in, endpoint=False)
@@ -206,7 +207,7 @@ def make_xor(
     op = "make_xor"
     N = _check_count(n_samples, "n_samples", op, minimum=4)
     noise = _check_nonneg(noise, "noise", op)
-    gen = _rng(rng)
+    gen = as_generator(rng)
     corners = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]])
     class_counts = [N // 2, N - N // 2]
     per_corner = _split(class_counts[0], 2) + _split(class_counts[1], 2)
@@ -280,7 +281,7 @@ def make_blobs(
             )
         if not np.all(np.isfinite(stds)) or np.any(stds < 0):
             raise InvalidArgumentError(f"{op}: every std must be finite and >= 0; got {std!r}")
-    gen = _rng(rng)
+    gen = as_generator(rng)
     mu = gen.uniform(-10.0, 10.0, size=(K, D)) if given_centers is None else given_centers
     counts = _split(N, K)
     X = np.repeat(mu, counts, axis=0)

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
-from ..tensor import Tensor, _rng
+from ..seeds import as_generator
+from ..tensor import Tensor
 
 
 def _as_samples(a: Any, name: str, op: str) -> np.ndarray:
@@ -118,7 +119,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = _rng(rng)
+        self.rng = as_generator(rng)
 
     @property
     def n_samples(self) -> int:
@@ -218,6 +219,6 @@ def train_test_split(
             f"{op}: needs at least 2 samples to make two non-empty sets; got N = {n}"
         )
     n_test = _n_test(test_size, n)
-    order = _rng(rng).permutation(n)
+    order = as_generator(rng).permutation(n)
     test, train = order[:n_test], order[n_test:]
     return X_arr[train], X_arr[test], y_arr[train], y_arr[test]

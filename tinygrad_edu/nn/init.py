@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..seeds import as_generator
 
 __all__ = [
     "INITIALIZERS",
@@ -56,30 +57,6 @@ Initializer = Callable[[tuple[int, ...], Any], np.ndarray]
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def as_generator(rng: Any = None) -> np.random.Generator:
-    """A numpy Generator from ``None`` (fresh entropy), an int seed, or a Generator (as is).
-
-    Passing the same Generator to several layers makes them draw one stream, so one seed
-    reproduces a whole model.
-
-    Example:
-        >>> from tinygrad_edu.nn.init import as_generator
-        >>> float(as_generator(3).random()) == float(as_generator(3).random())
-        True
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise InvalidArgumentError(f"rng: a seed must be a non-negative integer; got {rng}")
-        return np.random.default_rng(int(rng))
-    raise InvalidArgumentError(
-        f"rng must be None, a non-negative int seed or a numpy.random.Generator; got {rng!r}"
-    )
 
 
 def _shape(shape: Any, op: str) -> tuple[int, ...]:
