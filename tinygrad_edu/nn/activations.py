@@ -41,6 +41,9 @@ class ReLU(Module):
     def forward(self, x: Any) -> Tensor:
         return as_input(x).relu()
 
+    def config(self) -> dict[str, Any]:
+        return {}  # nothing to set: the class alone rebuilds it
+
 
 class LeakyReLU(Module):
     """a = z for z > 0, slope * z otherwise: a small gradient survives for negative z.
@@ -70,6 +73,9 @@ class LeakyReLU(Module):
     def extra_repr(self) -> str:
         return f"slope={self.slope}"
 
+    def config(self) -> dict[str, Any]:
+        return {"slope": self.slope}
+
 
 class Sigmoid(Module):
     """a = sigma(z) = 1 / (1 + e^-z), elementwise.
@@ -82,6 +88,9 @@ class Sigmoid(Module):
 
     def forward(self, x: Any) -> Tensor:
         return as_input(x).sigmoid()
+
+    def config(self) -> dict[str, Any]:
+        return {}  # nothing to set: the class alone rebuilds it
 
 
 class Tanh(Module):
@@ -96,6 +105,9 @@ class Tanh(Module):
     def forward(self, x: Any) -> Tensor:
         return as_input(x).tanh()
 
+    def config(self) -> dict[str, Any]:
+        return {}  # nothing to set: the class alone rebuilds it
+
 
 class HardTanh(Module):
     """a = min(max(z, -1), 1), elementwise.
@@ -109,6 +121,9 @@ class HardTanh(Module):
     def forward(self, x: Any) -> Tensor:
         return as_input(x).hardtanh()
 
+    def config(self) -> dict[str, Any]:
+        return {}  # nothing to set: the class alone rebuilds it
+
 
 class Softsign(Module):
     """a = z / (1 + |z|), elementwise.
@@ -121,6 +136,9 @@ class Softsign(Module):
 
     def forward(self, x: Any) -> Tensor:
         return as_input(x).softsign()
+
+    def config(self) -> dict[str, Any]:
+        return {}  # nothing to set: the class alone rebuilds it
 
 
 # The names MLP accepts for its ``activation`` argument.

@@ -126,6 +126,12 @@ class Conv2d(Module):
             text += f", groups={self.groups}"
         return text + ("" if self.bias is not None else ", bias=False")
 
+    def config(self) -> dict[str, Any]:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding), "dilation": list(self.dilation),
+                "groups": self.groups, "bias": self.bias is not None}
+
 
 class _Pool2d(Module):
     """What both pooling layers share: kernel_size, stride (default: the kernel), padding."""
@@ -144,6 +150,10 @@ class _Pool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def config(self) -> dict[str, Any]:
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding)}
 
 
 class MaxPool2d(_Pool2d):
@@ -205,3 +215,6 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+    def config(self) -> dict[str, Any]:
+        return {"start_dim": self.start_dim, "end_dim": self.end_dim}

@@ -15,6 +15,7 @@ import numpy as np
 from .. import ops
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, get_default_dtype
+from . import architecture
 from .activations import ACTIVATIONS
 from .init import as_generator, get_initializer
 from .module import Module, as_input
@@ -120,6 +121,10 @@ class Linear(Module):
             f"bias={self.bias is not None}"
         )
 
+    def config(self) -> dict[str, Any]:
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.bias is not None}
+
 
 # ----------------------------------------------------------------------------- Sequential
 
@@ -168,6 +173,14 @@ class Sequential(Module):
         for layer in self._layers:
             x = layer(x)
         return x
+
+    def config(self) -> dict[str, Any] | None:
+        specs = [architecture.spec_of(layer) for layer in self._layers]
+        return None if None in specs else {"layers": specs}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        return cls(*config["layers"])
 
     def __len__(self) -> int:
         return len(self._layers)
@@ -236,6 +249,7 @@ class MLP(Module):
             )
         self.sizes = [_positive_int(n, f"MLP: sizes[{i}]") for i, n in enumerate(sizes)]
         make_activation = _activation_factory(activation)
+        self._activation = activation
         get_initializer(init)  # an unknown name fails here, before any layer is built
         gen = as_generator(rng)
         layers: list[Module] = []
@@ -252,6 +266,16 @@ class MLP(Module):
 
     def forward(self, x: Any) -> Tensor:
         return self.layers(x)
+
+    def config(self) -> dict[str, Any] | None:
+        # An activation given by name (or one of the package's classes) can be written down;
+        # a function of the user's cannot, and then neither can the MLP.
+        act = self._activation
+        if not (act is None or isinstance(act, str)):
+            act = next((name for name, cls in ACTIVATIONS.items() if cls is act), None)
+            if act is None:
+                return None
+        return {"sizes": list(self.sizes), "activation": act}
 
 
 def _activation_factory(activation: Any) -> Callable[[], Module] | None:
@@ -360,6 +384,9 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
+    def config(self) -> dict[str, Any]:
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
+
 
 # ----------------------------------------------------------------------------- Dropout
 
@@ -404,3 +431,6 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p}  # the Generator is not saved: a loaded model draws fresh masks

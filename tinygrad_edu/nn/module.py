@@ -21,6 +21,7 @@ code. Loading validates everything before changing anything.
 from __future__ import annotations
 
 import os
+import types
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
@@ -31,6 +32,7 @@ from ..autograd import Scope
 from ..checkpoint import Entry, read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
 from ..tensor import Tensor
+from . import architecture
 
 __all__ = ["IncompatibleKeys", "Module"]
 
@@ -56,6 +58,23 @@ def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     return type(value).__name__
+
+
+class _hybridmethod:  # noqa: N801  (used like classmethod)
+    """A method that receives the class when called on the class, the instance otherwise.
+
+    ``Module.load`` is one: ``MLP.load(path)`` builds a model from the architecture recorded
+    in the file, ``model.load(path)`` fills an existing model in place (PyTorch users expect
+    the first, the course's scripts use the second).
+    """
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+        self.__wrapped__ = func
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        return types.MethodType(self.func, cls if obj is None else obj)
 
 
 class Module:
@@ -89,6 +108,29 @@ class Module:
     def __init__(self) -> None:
         self.training = True
         self._buffer_names = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        architecture.register(cls)  # so that a saved architecture can name it
+
+    # ------------------------------------------------------------------ architecture
+
+    def config(self) -> dict[str, Any] | None:
+        """The keyword arguments that rebuild this module (its weights aside), or None.
+
+        Saved with the weights, so that ``type(model).load(path)`` can build the model
+        before filling it. The package's layers return their settings (``Linear``:
+        ``in_features``, ``out_features``, ``bias``); containers return ``{"layers":
+        [...]}``. A subclass of yours returns None unless it overrides this (and, when its
+        constructor is not ``cls(**config)``, :meth:`from_config`); its files then load
+        only into an instance built by hand, with ``model.load(path)``.
+        """
+        return None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Module:
+        """A new module from :meth:`config`'s dict (``cls(**config)`` unless overridden)."""
+        return cls(**config)
 
     # ------------------------------------------------------------------ running
 
@@ -289,7 +331,9 @@ class Module:
             ]
         targets = dict(self._state())
         missing = [k for k in targets if k not in state]
-        unexpected = [str(k) for k in state if k not in targets]
+        # dict(np.load(path)) of a saved model holds its architecture too: not a weight.
+        unexpected = [str(k) for k in state
+                      if k not in targets and k != architecture.ARCHITECTURE_KEY]
         problems: list[str] = []
         if strict and missing:
             problems.append(f"missing keys: {', '.join(missing)}")
@@ -386,10 +430,18 @@ class Module:
                 f"save: np.savez cannot store entries named {clash}: they are its own argument "
                 "names. Rename those attributes."
             )
+        spec = architecture.spec_of(self)
+        if spec is not None:
+            arrays[architecture.ARCHITECTURE_KEY] = architecture.encode(spec)
         write_npz(path, arrays)
 
+    @_hybridmethod
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Fill the model in place from a file written by :meth:`save`; returns self.
+
+        Called on a class instead (``MLP.load(path)``, as in PyTorch), it builds the model
+        from the architecture the file records (see :meth:`config`) and fills that; the file
+        must hold an instance of that class (``Module.load(path)`` takes any).
 
         The file is read with ``allow_pickle=False``: loading never runs code. A file that is
         not an ``.npz`` archive of numeric arrays, or whose names or shapes do not match the
@@ -411,7 +463,47 @@ class Module:
             path = path + ".npz"
         if not os.path.exists(path):
             raise FileNotFoundError(f"load: no checkpoint file at {path!r}")
+        if isinstance(self, type):
+            return self._load_new(path)
         arrays = read_npz(path, check=lambda entries, _: self._check_entries(path, entries))
+        arrays.pop(architecture.ARCHITECTURE_KEY, None)
+        return self._fill(path, arrays)
+
+    @classmethod
+    def _load_new(cls, path: str) -> Module:
+        """``cls.load(path)``: build the recorded architecture, check, read, fill."""
+        built: list[Module] = []
+
+        def check(entries: dict[str, Entry], read: Any) -> None:
+            entry = entries.get(architecture.ARCHITECTURE_KEY)
+            if entry is None:
+                raise CheckpointError(
+                    f"{cls.__name__}.load({path!r}): the file records no architecture (it was "
+                    "saved from a model whose config() is None, or by hand). Build the model "
+                    f"and fill it: model = {cls.__name__}(...); model.load(path)"
+                )
+            limit = architecture.MAX_BYTES
+            if entry.dtype != np.uint8 or len(entry.shape) != 1 or entry.nbytes > limit:
+                raise CheckpointError(
+                    f"{cls.__name__}.load({path!r}): the architecture entry must be at most "
+                    f"{limit} bytes of JSON; got {entry.dtype} of shape {entry.shape}"
+                )
+            spec = architecture.decode(path, read(architecture.ARCHITECTURE_KEY))
+            model = architecture.build(path, spec)
+            if not isinstance(model, cls):
+                raise CheckpointError(
+                    f"{cls.__name__}.load({path!r}): the file holds a {type(model).__name__}, "
+                    f"not a {cls.__name__}; use {type(model).__name__}.load or Module.load"
+                )
+            model._check_entries(path, entries)
+            built.append(model)
+
+        arrays = read_npz(path, check=check)
+        arrays.pop(architecture.ARCHITECTURE_KEY, None)
+        return built[0]._fill(path, arrays)
+
+    def _fill(self, path: str, arrays: dict[str, np.ndarray]) -> Module:
+        """Copy a file's arrays into the model, all or nothing; returns self."""
         pairs, _, problems = self._check_state(arrays, strict=True)
         if problems:
             raise CheckpointError(
@@ -426,6 +518,7 @@ class Module:
         model's names, each with the model's shape and a numeric dtype. What reading then
         allocates is bounded by the size of the model."""
         targets = dict(self._state())
+        entries = {k: v for k, v in entries.items() if k != architecture.ARCHITECTURE_KEY}
         problems = []
         missing = [k for k in targets if k not in entries]
         unexpected = [k for k in entries if k not in targets]
