@@ -1,7 +1,7 @@
 """Hand-written numpy backprop: the reference every workload is checked and timed against.
 
 No autograd here: each forward formula is followed by its derivative, written out by hand the
-way the course derives it (note 004, vectorised backprop), in float32 throughout. This is the
+way the course derives it (the notes on vectorised backprop), in float32 throughout. This is the
 fastest an engine whose arithmetic is numpy can hope to be, so the benchmark reports our time as
 a ratio to it.
 

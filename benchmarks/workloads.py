@@ -263,7 +263,7 @@ class ChainProblem:
 def make_mlp_problem(spec: MLPWorkload, seed: int = 0) -> MLPProblem:
     """Random data and initial weights for ``spec``, reproducible from ``seed``.
 
-    Weights are N(0, 1/fan_in) (the course's initialisation, note 000); biases are small but
+    Weights are N(0, 1/fan_in) (the course's initialisation); biases are small but
     not zero, so that a forward pass that forgot b would already disagree at the first step.
 
     Example:

@@ -1,7 +1,7 @@
 """Backprop by hand on the course's 4-2-1 network, side by side with the engine's gradients.
 
-Note 004 (sections 5-6) scores a true window x and a corrupt window x_c with the same network,
-s = U^T sigmoid(W x + b) and s_c = U^T sigmoid(W x_c + b), and trains it with the max-margin
+The notes on backprop score a true window x and a corrupt window x_c with the same network, s =
+U^T sigmoid(W x + b) and s_c = U^T sigmoid(W x_c + b), and trains it with the max-margin
 objective J = max(1 + s_c - s, 0). While J > 0 the notes derive, in their notation:
 
 * dJ/ds = -1 and dJ/ds_c = +1: the error delta^(3) at the (linear) output;

@@ -1,7 +1,7 @@
 """Gradient descent on a quadratic: the best learning rate, the four cases, and Newton's method.
 
-Note 001 studies w^(t+1) = w^t - eta dE/dw on E(w) = a/2 w^2 + b w + c, whose minimum is
-w* = -b/a. Newton's step w = w^t - E'(w^t)/E''(w^t) gives the best learning rate
+The notes on convergence study w^(t+1) = w^t - eta dE/dw on E(w) = a/2 w^2 + b w + c, whose
+minimum is w* = -b/a. Newton's step w = w^t - E'(w^t)/E''(w^t) gives the best learning rate
 eta_opt = 1/E'' = 1/a, and then four cases:
 
 1. eta < eta_opt: w^t approaches w* monotonically (w^t - w* never changes sign);

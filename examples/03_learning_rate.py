@@ -1,10 +1,10 @@
 """The learning rate: slow and smooth, fast with bumps, or too large and never converging.
 
-Note 000 trains a small tanh network by gradient descent, w <- w - eta dL/dw, on the total
-(summed) cross-entropy loss, and compares eta = 0.001 with eta = 0.01: the smaller rate
-decreases smoothly but needs more iterations; the larger one gets lower faster but shows "funny
-bumps", steps where it overshoots the minimum and the loss goes up. With a rate that is too
-large it overshoots all the time and never converges.
+The notes on the learning rate train a small tanh network by gradient descent, w <- w - eta
+dL/dw, on the total (summed) cross-entropy loss, and compares eta = 0.001 with eta = 0.01: the
+smaller rate decreases smoothly but needs more iterations; the larger one gets lower faster but
+shows "funny bumps", steps where it overshoots the minimum and the loss goes up. With a rate
+that is too large it overshoots all the time and never converges.
 
 The script runs that experiment: two moons (200 points, noise 0.2), an MLP 2-10-2 with tanh,
 full-batch plain SGD on the summed cross-entropy (so every step is one gradient-descent step on

@@ -1,6 +1,6 @@
 """Weight decay: the L2 penalty shrinks every weight at every step and curbs overfitting.
 
-Note 000 adds a regularisation term to the loss L0,
+The notes on weight decay add a regularisation term to the loss L0,
 
     L = L0 + lambda / (2n) sum_w w^2,      dL/dw = dL0/dw + (lambda / n) w
 

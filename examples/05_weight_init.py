@@ -1,12 +1,13 @@
 """Weight initialisation: why std 1/sqrt(N_in) (and Xavier) rather than the standard normal.
 
-Note 000 takes 1000 inputs all equal to 1 and one unit z = w.x + b. With every w_j and b drawn
-from the standard normal, z is a sum of 1001 independent N(0, 1), so std(z) = sqrt(1001) ~ 31.6:
-tanh(z) is almost always +-1, where its derivative 1 - tanh^2(z) is ~0, and the update
-w <- w - eta (1 - tanh^2(z)) x delta barely moves w. With w_j ~ N(0, 1/1000) (b still N(0, 1)),
-var(z) = 1000/1000 + 1, std(z) = sqrt(2) ~ 1.41, and the unit starts where it can learn.
+The initialisation notes take 1000 inputs all equal to 1 and one unit z = w.x + b. With every
+w_j and b drawn from the standard normal, z is a sum of 1001 independent N(0, 1), so std(z) =
+sqrt(1001) ~ 31.6: tanh(z) is almost always +-1, where its derivative 1 - tanh^2(z) is ~0, and
+the update w <- w - eta (1 - tanh^2(z)) x delta barely moves w. With w_j ~ N(0, 1/1000) (b
+still N(0, 1)), var(z) = 1000/1000 + 1, std(z) = sqrt(2) ~ 1.41, and the unit starts where it
+can learn.
 
-Note 004 (section 7.3) adds Xavier's initialisation, U(+-sqrt(6 / (fan_in + fan_out))), which
+The notes on Xavier initialisation add U(+-sqrt(6 / (fan_in + fan_out))), which
 keeps the variances of activations and of backpropagated gradients roughly constant across
 layers. (For square layers its variance 2 / (n + n) = 1/n is exactly the fan-in rule's.)
 
@@ -42,7 +43,7 @@ def small_normal(shape: tuple[int, ...], rng: Any = None) -> np.ndarray:
 
 
 def one_layer(weights: Callable[..., np.ndarray], draws: int, seed: int) -> dict[str, np.ndarray]:
-    """Note 000's layer: ``draws`` units, each z = w.x + b with x = (1, ..., 1) and b ~ N(0, 1).
+    """The notes' layer: ``draws`` units, each z = w.x + b, x = (1, ..., 1), b ~ N(0, 1).
 
     Returns z, and dL/dW from the engine for L = sum tanh(z) (one backward pass).
     """
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv)
     draws = 2000 if args.fast else 8000
 
-    # 1. Note 000's experiment: the spread of z.
+    # 1. The initialisation notes' experiment: the spread of z.
     print(f"1000 inputs equal to 1, b ~ N(0, 1), {draws} independent units:")
     layers = {
         "standard normal w": one_layer(init.standard_normal, draws, seed=0),
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         "times smaller with standard normal weights",
     )
 
-    # 2. Note 004: a deep tanh network, gradient norms layer by layer.
+    # 2. Xavier's notes: a deep tanh network, gradient norms layer by layer.
     schemes: dict[str, str | Callable[..., np.ndarray]] = {
         "xavier_uniform": "xavier_uniform",
         "xavier_normal": "xavier_normal",

@@ -1,14 +1,14 @@
 """Weight-space symmetry: permuting hidden units changes the weights, not the network.
 
-Note 002 explains why training a neural network is not convex. Permute the hidden neurons of
-a layer (the rows of W1, the entries of b1 and the columns of W2 together) and you obtain the
-same model: the same outputs and the same loss at a different point w' = P w of weight space,
-so every minimum comes with H! copies for H hidden units. If the loss L were convex, the
-average of two such copies would be at least as good:
-L((w + w')/2) <= (L(w) + L(w'))/2 = L(w). It is worse: averaging permuted networks mixes
-unrelated units, and averaging over all permutations gives a degenerate network whose hidden
-neurons are all identical. tanh units have a second symmetry: flipping the signs of a unit's
-incoming and outgoing weights gives the same function, since tanh(-z) = -tanh(z).
+The notes on local minima explain why training a neural network is not convex. Permute the
+hidden neurons of a layer (the rows of W1, the entries of b1 and the columns of W2 together)
+and you obtain the same model: the same outputs and the same loss at a different point w' = P w
+of weight space, so every minimum comes with H! copies for H hidden units. If the loss L were
+convex, the average of two such copies would be at least as good: L((w + w')/2) <= (L(w) +
+L(w'))/2 = L(w). It is worse: averaging permuted networks mixes unrelated units, and averaging
+over all permutations gives a degenerate network whose hidden neurons are all identical. tanh
+units have a second symmetry: flipping the signs of a unit's incoming and outgoing weights
+gives the same function, since tanh(-z) = -tanh(z).
 
 This script trains a 2-8-1 tanh network on the two moons (float64, seeded), checks that its
 permuted and sign-flipped copies compute the same outputs (to 1e-12) and loss, that the

@@ -1,6 +1,6 @@
 """Activations and their derivatives, with the derivatives taken from the engine's own backprop.
 
-Note 004 (section 7.1) lists six activations and their derivatives:
+The notes on activations list six activations and their derivatives:
 
     sigmoid   sigma(z) = 1 / (1 + e^-z)        sigma'(z) = sigma(z) (1 - sigma(z))
     tanh      tanh(z) = 2 sigma(2z) - 1        tanh'(z) = 1 - tanh^2(z)

@@ -45,8 +45,9 @@ def spiral(epochs: int) -> tuple[MLP, np.ndarray, np.ndarray, History]:
     model = MLP([2, 64, 64, 3], activation="relu", rng=0)
     loader = DataLoader(X_train, y_train, batch_size=30, rng=0)  # 240 points: 8 batches
 
-    # Note 003: the mini-batch gradient estimates the full one. Over one epoch the batches
-    # partition the training set, so (all batches being the same size) their average is it.
+    # The notes on mini-batches: the mini-batch gradient estimates the full one. Over one epoch
+    # the batches partition the training set, so (all batches being the same size) their
+    # average is it.
     full = gradient(model, X_train, y_train)
     batches = [gradient(model, xb, yb) for xb, yb in loader]
     claim(len(batches) == 8 and np.allclose(np.mean(batches, axis=0), full, rtol=1e-4,

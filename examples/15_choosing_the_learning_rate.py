@@ -1,7 +1,7 @@
 """Choosing the learning rate by cross-validation: too small is slow, too large oscillates.
 
-Note 000 says the learning rate is something "you will usually calculate using cross
-validation", and note 002 that it "is a hyperparameter that we need to tune using
+The notes on the learning rate say it is something "you will usually calculate using cross
+validation", and the notes on training that it "is a hyperparameter that we need to tune using
 train/validation/test sets" and that "good values are often between 0.001 and 0.1".
 
 The script does exactly that with ``tinygrad_edu.tune.grid_search``: the two moons (200 points,
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nthe best rate: eta = {eta:g} (validation loss per sample "
           f"{result.best_score / n_val:.3f})")  # fmt: skip
 
-    print("\nwhat notes 000 and 002 say:")
+    print("\nwhat the notes on the learning rate say:")
     val = np.array([row["mean_val_loss"] for row in table])
     small = train_curve(0)
     claim(

@@ -272,7 +272,7 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def course_example() -> Tensor:
-    """The course's 4-2-1 network with the max-margin loss (note 004), as a named graph.
+    """The course's 4-2-1 network with the max-margin loss of the backprop notes, as a graph.
 
     A true window x and a corrupt one x_c go through the same hidden layer of two sigmoid
     units and the same output weights: s = U . sigmoid(W x + b), s_c = U . sigmoid(W x_c + b),
@@ -311,7 +311,7 @@ def course_example() -> Tensor:
 
 
 COURSE_HEADER = """\
-The course's 4-2-1 network with the max-margin loss (reference note 004):
+The course's 4-2-1 network with the max-margin loss (the course's notes on backprop):
   s   = U . sigmoid(W x + b)      score of the true window x
   s_c = U . sigmoid(W x_c + b)    score of the corrupt window x_c
   J   = max(1 + s_c - s, 0)

@@ -14,7 +14,7 @@ from tinygrad_edu.nn.activations import ACTIVATIONS
 # Points away from every kink (0 for the ReLUs, +-1 for hard tanh).
 Z = np.array([[-3.0, -1.5, -0.6, -0.2], [0.3, 0.7, 1.4, 2.5]])
 
-# (module, f(z), f'(z)) in numpy, as in note 004 with the README's corrections.
+# (module, f(z), f'(z)) in numpy, as in the notes on activations, their slips corrected.
 CASES = [
     (ReLU(), lambda z: np.maximum(z, 0), lambda z: (z > 0) * 1.0),
     (LeakyReLU(), lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),

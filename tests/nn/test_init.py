@@ -1,4 +1,4 @@
-"""Tests for tinygrad_edu.nn.init: the statistics of every initialiser, and note 000's claim."""
+"""Tests for tinygrad_edu.nn.init: the statistics of every initialiser, and the notes' claim."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_unknown_names_list_the_valid_ones():
         assert name in str(exc.value)
 
 
-# ----------------------------------------------------------------------------- note 000's claim
+# ----------------------------------------------------------------------------- the notes' claim
 
 
 def _unit_outputs(init_name: str, units: int = 4000, inputs: int = 1000) -> np.ndarray:

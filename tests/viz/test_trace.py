@@ -1,6 +1,6 @@
 """Tests for tinygrad_edu.viz.trace: trace_backward, BackwardStep and BackwardTrace.
 
-The steps are checked against the course's backprop worked by hand (note 004: the 4-2-1
+The steps are checked against the course's backprop worked by hand (the notes on backprop: the 4-2-1
 network with a sigmoid hidden layer and the max-margin objective, delta_i and
 dJ/dW_ij = delta_i a_j), the local derivatives of the elementwise operations, gradients summed
 back to broadcast inputs, and fan-out sums that must equal the gradient exactly.

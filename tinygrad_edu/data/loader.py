@@ -2,7 +2,7 @@
 
 Mini-batch gradient descent estimates the gradient of the loss over the whole training set from
 a batch of B samples at a time; shuffling the samples every epoch keeps the batches from
-repeating, so the estimate is unbiased (course notes 003, mini-batches). Randomness comes from
+repeating, so the estimate is unbiased (the course's notes on mini-batches). Randomness comes from
 one numpy Generator made from ``rng`` (``None``, an int seed or a Generator), so a run is
 reproducible from its seed.
 

@@ -1,7 +1,7 @@
 """Activation functions as modules, so they can sit in a Sequential or an MLP.
 
 Each calls the Tensor method of the same name; the derivatives are the engine's (reference
-note 004, section on activations, with the slips corrected in the reference README):
+the course's notes on activations, with their slips corrected):
 
 =========  ===============================  ==========================================
 module     a = f(z)                          f'(z)

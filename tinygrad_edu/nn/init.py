@@ -4,19 +4,19 @@ A weight matrix W of shape (fan_out, fan_in) maps ``fan_in`` inputs to ``fan_out
 course's W in z = Wx + b. How W starts decides how wide the pre-activations z are, and so
 whether the activation's derivative is usable at all when training begins.
 
-Reference note 000 (weight initialisation): take 1000 inputs all equal to 1 and one unit,
+The course's notes on weight initialisation: take 1000 inputs all equal to 1 and one unit,
 z = sum_j W_j x_j + b. With every W_j and b drawn from the standard normal, z is a sum of 1001
 independent standard normals, so std(z) = sqrt(1001) ~ 31.6 and a tanh or sigmoid unit starts
 saturated (derivative ~ 0). With W_j ~ N(0, 1/N_in) instead (and still b ~ N(0, 1)),
 var(z) = 1000 * (1/1000) + 1, so std(z) = sqrt(2) ~ 1.41: the unit starts where it can learn.
 That is :func:`normal_fan_in`, the default of :class:`~tinygrad_edu.nn.Linear`.
 
-Reference note 004 (section 7.3, Xavier initialisation): for sigmoid and tanh units draw
+The notes on Xavier initialisation: for sigmoid and tanh units draw
 W ~ U(-r, r) with r = sqrt(6 / (n^(l) + n^(l+1))), fan-in plus fan-out, which keeps both the
 activations' and the backpropagated gradients' variances roughly constant across layers
 (:func:`xavier_uniform`; :func:`xavier_normal` is the normal with the same variance
 2 / (fan_in + fan_out)). :func:`he_normal` (std sqrt(2 / fan_in)) suits ReLU units, which
-zero half their inputs. Biases start at zero in every scheme (note 004).
+zero half their inputs. Biases start at zero in every scheme, as in the notes.
 
 Shapes: a 2-D shape is (fan_out, fan_in); a 1-D shape (n,) counts n both as fan-in and
 fan-out; for more dimensions (fan_out, fan_in, k1, k2, ...) both fans are multiplied by
@@ -114,7 +114,7 @@ def _positive_fans(shape: Any, op: str) -> tuple[tuple[int, ...], int, int]:
 def normal_fan_in(shape: Any, rng: Any = None) -> np.ndarray:
     """W_ij ~ N(0, 1/N_in): mean 0, standard deviation 1/sqrt(fan_in).
 
-    The scheme of reference note 000: with 1000 inputs equal to 1 and b ~ N(0, 1),
+    The scheme of the initialisation notes: with 1000 inputs equal to 1 and b ~ N(0, 1),
     z = sum_j W_j + b has std sqrt(1000/1000 + 1) = sqrt(2) instead of the sqrt(1001) that
     standard normal weights give, so sigmoid and tanh units do not start saturated.
 
@@ -136,7 +136,7 @@ def normal_fan_in(shape: Any, rng: Any = None) -> np.ndarray:
 
 
 def xavier_uniform(shape: Any, rng: Any = None) -> np.ndarray:
-    """W_ij ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)) (Xavier/Glorot, note 004).
+    """W_ij ~ U(-r, r) with r = sqrt(6 / (fan_in + fan_out)) (Xavier/Glorot, as in the notes).
 
     Var(W_ij) = r^2 / 3 = 2 / (fan_in + fan_out): the compromise between keeping forward
     activations (fan_in) and backpropagated deltas (fan_out) at constant variance. Meant for
@@ -181,7 +181,7 @@ def he_normal(shape: Any, rng: Any = None) -> np.ndarray:
 
 
 def standard_normal(shape: Any, rng: Any = None) -> np.ndarray:
-    """W_ij ~ N(0, 1), whatever the fans: the naive scheme note 000 warns against.
+    """W_ij ~ N(0, 1), whatever the fans: the naive scheme the initialisation notes warn against.
 
     With 1000 inputs equal to 1, z = sum_j W_j + b has std sqrt(1001) ~ 31.6, deep in the
     saturated region of sigmoid and tanh. Kept to reproduce that experiment.
@@ -197,7 +197,7 @@ def standard_normal(shape: Any, rng: Any = None) -> np.ndarray:
 
 def zeros(shape: Any, rng: Any = None) -> np.ndarray:
     """All zeros (``rng`` is ignored). Fine for biases; for weights every unit of a layer
-    would stay identical forever (the symmetry of note 002), so do not use it there.
+    would stay identical forever (the weight-space symmetry of the notes), so do not use it there.
 
     Example:
         >>> from tinygrad_edu.nn.init import zeros

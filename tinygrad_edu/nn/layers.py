@@ -50,7 +50,7 @@ class Linear(Module):
     sample of shape (in,) gives shape (out,).
 
     Args:
-        in_features: inputs per sample (fan-in, N_in in note 000).
+        in_features: inputs per sample (fan-in, N_in in the initialisation notes).
         out_features: units of the layer (fan-out).
         bias: whether to add b (initialised to zero).
         init: how W starts: a name of :data:`tinygrad_edu.nn.init.INITIALIZERS`
@@ -307,7 +307,7 @@ def _activation_factory(activation: Any) -> Callable[[], Module] | None:
 
 
 class BatchNorm1d(Module):
-    """Batch normalisation of each feature over the batch (note 002), for inputs (N, C).
+    """Batch normalisation of each feature over the batch (as in the notes), for inputs (N, C).
 
     Training mode, with the batch's mean mu_B and biased variance var_B per feature c:
 
