@@ -378,3 +378,17 @@ def test_broadcast_gradients_of_user_ops_are_summed_back(pair):
         assert x.grad.shape == x.shape and y.grad.shape == y.shape
         x.zero_grad()
         y.zero_grad()
+
+
+def test_a_backward_returning_a_tensor_in_a_plain_pass_accumulates_as_an_array():
+    class Twice(Function):  # z = 2x, VJP: dL/dx = 2 g, returned as a Tensor on purpose
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, g, out, x):
+            return Tensor(2 * np.asarray(g))
+
+    x = Tensor([1.0, 3.0], requires_grad=True)
+    Twice.apply(x).sum().backward()
+    Twice.apply(x).sum().backward()
+    assert type(x.grad) is np.ndarray and x.grad.tolist() == [4.0, 4.0]

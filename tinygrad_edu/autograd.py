@@ -910,7 +910,10 @@ def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool, owned: bool = Fal
         if not isinstance(g, Tensor):  # a user's backward may return an array
             g = Tensor(g, dtype=node._data.dtype)
         node.grad = g if old is None else g + old
-    elif old is None:
+        return
+    if isinstance(g, Tensor):  # a user's backward may return a Tensor in a plain pass too
+        g = g.data
+    if old is None:
         dtype = node._data.dtype
         # type(): a numpy scalar (0-d arithmetic gives those) has flags too, but no out=.
         if owned and type(g) is np.ndarray and g.dtype == dtype and g.flags.c_contiguous:
