@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import int_pair, is_int
 from .errors import (
     AxisError,
     BackwardError,
@@ -142,15 +143,11 @@ def _checked_value(value: Any, t: Tensor, what: str) -> np.ndarray:
     return arr
 
 
-def _is_int(n: Any) -> bool:
-    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
-
-
 def _shape_arg(shape: tuple[Any, ...], op: str = "shape") -> tuple[int, ...]:
     """Accept both ``f(2, 3)`` and ``f((2, 3))``; every entry must be an integer."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    bad = [n for n in shape if not _is_int(n)]
+    bad = [n for n in shape if not is_int(n)]
     if bad:
         raise InvalidArgumentError(
             f"{op}: sizes and axes must be integers; got {bad[0]!r} in {tuple(shape)}"
@@ -159,7 +156,7 @@ def _shape_arg(shape: tuple[Any, ...], op: str = "shape") -> tuple[int, ...]:
 
 
 def _normalize_axis(axis: int, ndim: int, op: str) -> int:
-    if not _is_int(axis):
+    if not is_int(axis):
         raise InvalidArgumentError(f"{op}: an axis must be an integer; got {axis!r}")
     if not -ndim <= axis < ndim:
         raise AxisError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dims")
@@ -176,9 +173,9 @@ def _normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         return None
     if ndim == 0:
         parts = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-        if len(parts) <= 1 and all(_is_int(a) and a in (0, -1) for a in parts):
+        if len(parts) <= 1 and all(is_int(a) and a in (0, -1) for a in parts):
             return ()
-    if _is_int(axis):
+    if is_int(axis):
         axes: tuple[Any, ...] = (axis,)
     elif isinstance(axis, (tuple, list)):
         axes = tuple(axis)
@@ -220,7 +217,7 @@ def _int_array(index: Any, op: str) -> np.ndarray:
 def _scalar_axis(t: Tensor, axis: Any) -> bool:
     """Whether ``axis`` is 0 or -1 of a 0-d tensor, which PyTorch reads as a tensor of one
     element along that axis (``Tensor(2.0).softmax()`` is 1)."""
-    return t.ndim == 0 and _is_int(axis) and axis in (0, -1)
+    return t.ndim == 0 and is_int(axis) and axis in (0, -1)
 
 
 def _reduction_args(op: str, axis: Any, keepdims: Any, dim: Any, keepdim: Any) -> tuple[Any, Any]:
@@ -929,7 +926,7 @@ class Tensor:
     def round(self, decimals: int = 0) -> Tensor:
         """Round to ``decimals`` places (the nearest integer by default), halves to even (as
         numpy and PyTorch)."""
-        if not _is_int(decimals):
+        if not is_int(decimals):
             raise InvalidArgumentError(f"round: decimals must be an integer; got {decimals!r}")
         return ops.Round.apply(self, decimals=int(decimals))
 
@@ -1143,7 +1140,7 @@ class Tensor:
         self, pick: Any, op: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any
     ) -> Tensor:
         axis, keepdims = _reduction_args(op, axis, keepdims, dim, keepdim)
-        if axis is not None and not _is_int(axis):
+        if axis is not None and not is_int(axis):
             raise InvalidArgumentError(f"{op}: axis must be None or one integer; got {axis!r}")
         axes = _normalize_axes(axis, self.ndim, op)
         self._check_nonempty(op, axes)
@@ -1248,7 +1245,7 @@ class Tensor:
     ) -> tuple[Tensor, Tensor]:
         """The ``k`` largest (or smallest) values along ``axis`` and their indices, sorted."""
         axis = _normalize_axis(_alias("topk", "axis", axis, "dim", dim, -1), self.ndim, "topk")
-        if not _is_int(k) or not 0 <= k <= self.shape[axis]:
+        if not is_int(k) or not 0 <= k <= self.shape[axis]:
             raise InvalidArgumentError(
                 f"topk: k must be an integer from 0 to {self.shape[axis]} (the length of axis "
                 f"{axis} of shape {self.shape}); got {k!r}"
@@ -1320,7 +1317,7 @@ class Tensor:
         """Merge the axes from ``start_dim`` to ``end_dim`` (all of them by default) into one."""
         if self.ndim == 0:
             for d in (start_dim, end_dim):
-                if d not in (0, -1) or not _is_int(d):
+                if d not in (0, -1) or not is_int(d):
                     raise ShapeError(f"flatten: dim {d!r} is out of range for a 0-d tensor")
             return self.reshape(1)
         lo = _normalize_axis(start_dim, self.ndim, "flatten")
@@ -1386,7 +1383,7 @@ class Tensor:
         None); ``shift`` and ``axis`` may be tuples of the same length."""
         axis = _alias("roll", "axis", axis, "dims", dim if dims is None else dims, None)
         shifts = shift if isinstance(shift, (tuple, list)) else (shift,)
-        if not all(_is_int(n) for n in shifts):
+        if not all(is_int(n) for n in shifts):
             raise InvalidArgumentError(f"roll: shift must be integers; got {shift!r}")
         if axis is None:
             if len(shifts) != 1:
@@ -1413,16 +1410,16 @@ class Tensor:
         """
         if self.ndim == 0:
             raise ShapeError("pad: a 0-d tensor has no axis to pad; reshape it to (1,) first")
-        if _is_int(widths):
+        if is_int(widths):
             pairs: Any = [(widths, widths)] * self.ndim
         elif isinstance(widths, (tuple, list)) and len(widths) == 2 and all(
-            _is_int(w) for w in widths
+            is_int(w) for w in widths
         ):
             pairs = [tuple(widths)] * self.ndim
         else:
             pairs = [tuple(p) if isinstance(p, (tuple, list)) else p for p in widths]
         ok = len(pairs) == self.ndim and all(
-            isinstance(p, tuple) and len(p) == 2 and all(_is_int(w) and w >= 0 for w in p)
+            isinstance(p, tuple) and len(p) == 2 and all(is_int(w) and w >= 0 for w in p)
             for p in pairs
         )
         if not ok:
@@ -1468,13 +1465,13 @@ class Tensor:
         in a list (which must add up to the axis's length)."""
         axis = _normalize_axis(_alias("split", "axis", axis, "dim", dim, 0), self.ndim, "split")
         n = self.shape[axis]
-        if _is_int(size):
+        if is_int(size):
             if size <= 0:
                 raise InvalidArgumentError(f"split: size must be positive; got {size}")
             sizes = [min(size, n - lo) for lo in range(0, n, size)] or [0]
         else:
             sizes = list(size)
-            if not all(_is_int(k) and k >= 0 for k in sizes) or sum(sizes) != n:
+            if not all(is_int(k) and k >= 0 for k in sizes) or sum(sizes) != n:
                 raise ShapeError(
                     f"split: sizes {size!r} must be non-negative integers adding up to {n}, "
                     f"the length of axis {axis} of shape {self.shape}"
@@ -1487,7 +1484,7 @@ class Tensor:
         """Split into ``chunks`` pieces of equal size along ``axis`` (the last may be
         shorter, and fewer pieces come when the length does not allow more; as PyTorch)."""
         axis = _normalize_axis(_alias("chunk", "axis", axis, "dim", dim, 0), self.ndim, "chunk")
-        if not _is_int(chunks) or chunks <= 0:
+        if not is_int(chunks) or chunks <= 0:
             raise InvalidArgumentError(f"chunk: chunks must be a positive integer; got {chunks}")
         return self.split(max(1, -(-self.shape[axis] // chunks)), axis)
 
@@ -1500,7 +1497,7 @@ class Tensor:
         return self._triangle(np.triu, "triu", k)
 
     def _triangle(self, part: Any, op: str, k: int) -> Tensor:
-        if self.ndim < 2 or not _is_int(k):
+        if self.ndim < 2 or not is_int(k):
             raise ShapeError(
                 f"{op}: needs a tensor of at least 2 dims and an integer k; got shape "
                 f"{self.shape} and k={k!r}"
@@ -1510,7 +1507,7 @@ class Tensor:
 
     def diag(self, k: int = 0) -> Tensor:
         """A vector's diagonal matrix, or a matrix's k-th diagonal (as ``np.diag``)."""
-        if not _is_int(k) or self.ndim not in (1, 2):
+        if not is_int(k) or self.ndim not in (1, 2):
             raise ShapeError(
                 f"diag: needs a 1-d or 2-d tensor and an integer k; got shape {self.shape}, "
                 f"k={k!r}"
@@ -1654,7 +1651,7 @@ class Tensor:
             raise InvalidArgumentError(f"one_hot: labels must be >= 0; got {labels.min()}")
         top = int(labels.max()) + 1 if labels.size else 0
         n = top if num_classes == -1 else num_classes
-        if not _is_int(n) or n < top:
+        if not is_int(n) or n < top:
             raise InvalidArgumentError(
                 f"one_hot: num_classes must be an integer above the largest label "
                 f"({top - 1}), or -1; got {num_classes!r}"
@@ -1775,7 +1772,7 @@ class Tensor:
         if bias is not None and not isinstance(bias, Tensor):
             bias = np.asarray(bias, dtype=self.dtype)
         w_shape = np.shape(weight)
-        if not _is_int(groups) or groups < 1:
+        if not is_int(groups) or groups < 1:
             raise InvalidArgumentError(f"{op}: groups must be a positive integer; got {groups!r}")
         c = x.shape[1]
         if len(w_shape) != 4:
@@ -1860,16 +1857,6 @@ class Tensor:
 # ----------------------------------------------------------------------------- window arguments
 
 
-def _int_pair(value: Any, op: str, name: str, low: int) -> tuple[int, int]:
-    """An int or a pair of ints, each at least ``low`` -> (rows, columns)."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(_is_int(v) and v >= low for v in pair):
-        raise InvalidArgumentError(
-            f"{op}: {name} must be an integer >= {low} or a pair of them; got {value!r}"
-        )
-    return int(pair[0]), int(pair[1])
-
-
 def _window_geometry(
     op: str,
     shape: tuple[int, ...],
@@ -1881,10 +1868,10 @@ def _window_geometry(
     pad_limit: bool = True,
 ) -> Any:
     """Check a window operation's arguments against an input of ``shape`` (N, C, H, W)."""
-    k = _int_pair(kernel, op, "kernel size", 1)
-    s = _int_pair(stride, op, "stride", 1)
-    p = _int_pair(padding, op, "padding", 0)
-    d = _int_pair(dilation, op, "dilation", 1)
+    k = int_pair(kernel, op, "kernel size", 1)
+    s = int_pair(stride, op, "stride", 1)
+    p = int_pair(padding, op, "padding", 0)
+    d = int_pair(dilation, op, "dilation", 1)
     if pad_limit and any(2 * pi > ki for pi, ki in zip(p, k)):
         raise InvalidArgumentError(
             f"{op}: padding {p} must be at most half the kernel size {k}, so that every window "

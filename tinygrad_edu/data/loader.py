@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import is_int
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..seeds import as_generator
 from ..tensor import Tensor
@@ -52,7 +53,7 @@ def _as_samples(a: Any, name: str, op: str) -> np.ndarray:
     return arr
 
 
-def _paired(X: Any, y: Any, op: str) -> tuple[np.ndarray, np.ndarray]:
+def paired_samples(X: Any, y: Any, op: str) -> tuple[np.ndarray, np.ndarray]:
     X_arr, y_arr = _as_samples(X, "X", op), _as_samples(y, "y", op)
     if X_arr.shape[0] != y_arr.shape[0]:
         raise ShapeError(
@@ -60,10 +61,6 @@ def _paired(X: Any, y: Any, op: str) -> tuple[np.ndarray, np.ndarray]:
             f"shape {X_arr.shape} and y of shape {y_arr.shape}"
         )
     return X_arr, y_arr
-
-
-def _is_int(n: Any) -> bool:
-    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
 
 
 # ----------------------------------------------------------------------------- mini-batches
@@ -109,8 +106,8 @@ class DataLoader:
         rng: Any = None,
         drop_last: bool = False,
     ) -> None:
-        X_arr, y_arr = _paired(X, y, "DataLoader")
-        if not _is_int(batch_size) or batch_size < 1:
+        X_arr, y_arr = paired_samples(X, y, "DataLoader")
+        if not is_int(batch_size) or batch_size < 1:
             raise InvalidArgumentError(
                 f"DataLoader: batch_size must be a positive int; got {batch_size!r}"
             )
@@ -158,7 +155,7 @@ class DataLoader:
 def _n_test(test_size: Any, n: int) -> int:
     """Number of test samples as scikit-learn counts them: ceil(fraction * N), or a count."""
     op = "train_test_split"
-    if _is_int(test_size):
+    if is_int(test_size):
         if not 1 <= test_size <= n - 1:
             raise InvalidArgumentError(
                 f"{op}: an int test_size is a number of test samples and must be between 1 "
@@ -212,7 +209,7 @@ def train_test_split(
         (6, 2, True)
     """
     op = "train_test_split"
-    X_arr, y_arr = _paired(X, y, op)
+    X_arr, y_arr = paired_samples(X, y, op)
     n = X_arr.shape[0]
     if n < 2:
         raise InvalidArgumentError(

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import int_pair, positive_int
 from ..errors import InvalidArgumentError, ShapeError
-from ..tensor import Tensor, _int_pair, get_default_dtype
+from ..tensor import Tensor, get_default_dtype
 from .init import as_generator, get_initializer
-from .layers import _positive_int
 from .module import Module, as_input
 
 __all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d"]
@@ -74,13 +74,13 @@ class Conv2d(Module):
     ) -> None:
         super().__init__()
         op = "Conv2d"
-        self.in_channels = _positive_int(in_channels, f"{op}: in_channels")
-        self.out_channels = _positive_int(out_channels, f"{op}: out_channels")
-        self.groups = _positive_int(groups, f"{op}: groups")
-        self.kernel_size = _int_pair(kernel_size, op, "kernel_size", 1)
-        self.stride = _int_pair(stride, op, "stride", 1)
-        self.padding = _int_pair(padding, op, "padding", 0)
-        self.dilation = _int_pair(dilation, op, "dilation", 1)
+        self.in_channels = positive_int(in_channels, f"{op}: in_channels")
+        self.out_channels = positive_int(out_channels, f"{op}: out_channels")
+        self.groups = positive_int(groups, f"{op}: groups")
+        self.kernel_size = int_pair(kernel_size, op, "kernel_size", 1)
+        self.stride = int_pair(stride, op, "stride", 1)
+        self.padding = int_pair(padding, op, "padding", 0)
+        self.dilation = int_pair(dilation, op, "dilation", 1)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise InvalidArgumentError(
                 f"{op}: groups={self.groups} must divide in_channels ({self.in_channels}) and "
@@ -139,9 +139,9 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
         op = type(self).__name__
-        self.kernel_size = _int_pair(kernel_size, op, "kernel_size", 1)
-        self.stride = self.kernel_size if stride is None else _int_pair(stride, op, "stride", 1)
-        self.padding = _int_pair(padding, op, "padding", 0)
+        self.kernel_size = int_pair(kernel_size, op, "kernel_size", 1)
+        self.stride = self.kernel_size if stride is None else int_pair(stride, op, "stride", 1)
+        self.padding = int_pair(padding, op, "padding", 0)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise InvalidArgumentError(
                 f"{op}: padding {self.padding} must be at most half the kernel size "

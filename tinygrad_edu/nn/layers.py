@@ -6,13 +6,13 @@ backprop through it is the engine's chain rule over those operations.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import ops
+from ..checks import finite_number, positive_int
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, get_default_dtype
 from . import architecture
@@ -21,22 +21,6 @@ from .init import as_generator, get_initializer
 from .module import Module, as_input
 
 __all__ = ["MLP", "BatchNorm1d", "Dropout", "Linear", "Sequential"]
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidArgumentError(f"{what} must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def _finite_number(value: Any, what: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.number))
-        or not math.isfinite(value)
-    ):
-        raise InvalidArgumentError(f"{what} must be a finite number; got {value!r}")
-    return float(value)
 
 
 # ----------------------------------------------------------------------------- Linear
@@ -83,8 +67,8 @@ class Linear(Module):
         rng: Any = None,
     ) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "Linear: in_features")
-        self.out_features = _positive_int(out_features, "Linear: out_features")
+        self.in_features = positive_int(in_features, "Linear: in_features")
+        self.out_features = positive_int(out_features, "Linear: out_features")
         initializer = get_initializer(init)
         shape = (self.out_features, self.in_features)
         w = initializer(shape, as_generator(rng))
@@ -247,7 +231,7 @@ class MLP(Module):
             raise InvalidArgumentError(
                 f"MLP: sizes needs at least an input and an output width; got {sizes!r}"
             )
-        self.sizes = [_positive_int(n, f"MLP: sizes[{i}]") for i, n in enumerate(sizes)]
+        self.sizes = [positive_int(n, f"MLP: sizes[{i}]") for i, n in enumerate(sizes)]
         make_activation = _activation_factory(activation)
         self._activation = activation
         get_initializer(init)  # an unknown name fails here, before any layer is built
@@ -341,11 +325,11 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
-        self.num_features = _positive_int(num_features, "BatchNorm1d: num_features")
-        self.eps = _finite_number(eps, "BatchNorm1d: eps")
+        self.num_features = positive_int(num_features, "BatchNorm1d: num_features")
+        self.eps = finite_number(eps, "BatchNorm1d: eps")
         if self.eps <= 0:
             raise InvalidArgumentError(f"BatchNorm1d: eps must be positive; got {eps!r}")
-        self.momentum = _finite_number(momentum, "BatchNorm1d: momentum")
+        self.momentum = finite_number(momentum, "BatchNorm1d: momentum")
         if not 0.0 <= self.momentum <= 1.0:
             raise InvalidArgumentError(f"BatchNorm1d: momentum must be in [0, 1]; got {momentum!r}")
         dtype = get_default_dtype()
@@ -413,7 +397,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: Any = None) -> None:
         super().__init__()
-        p = _finite_number(p, "Dropout: p")
+        p = finite_number(p, "Dropout: p")
         if not 0.0 <= p < 1.0:
             raise InvalidArgumentError(
                 f"Dropout: p is the probability of dropping an element and must be in [0, 1); "

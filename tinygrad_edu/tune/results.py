@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..train import History, write_json
-from .trial import TrialResult, _jsonable
+from .trial import TrialResult, jsonable
 
 __all__ = ["SCORES", "SearchResult"]
 
@@ -204,7 +204,7 @@ class SearchResult:
         except InvalidArgumentError:
             best = None
         return {
-            "settings": [_jsonable(s) for s in self.settings],
+            "settings": [jsonable(s) for s in self.settings],
             "k": self.k,
             "seed": self.seed,
             "score": self.score,
@@ -213,7 +213,7 @@ class SearchResult:
             "interrupted": self.interrupted,
             "elapsed": self.elapsed,
             "best_index": best,
-            "table": [{**row, "params": _jsonable(row["params"])} for row in self.table],
+            "table": [{**row, "params": jsonable(row["params"])} for row in self.table],
             "trials": [t.to_dict() for t in self.trials],
         }
 

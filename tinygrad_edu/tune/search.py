@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..data.loader import _paired
+from ..data.loader import paired_samples
 from ..errors import InvalidArgumentError
 from ..nn.init import as_generator
 from ..tensor import get_default_dtype
@@ -88,7 +88,7 @@ def _sweep(
     fit_kwargs: dict[str, Any],
 ) -> SearchResult:
     # ---- validate everything before any trial starts
-    X, y = _paired(X, y, op)
+    X, y = paired_samples(X, y, op)
     if len(X) == 0:
         raise InvalidArgumentError(f"{op}: X and y hold no samples")
     seed = _check_seed(seed, op)

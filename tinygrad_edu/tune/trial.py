@@ -164,7 +164,7 @@ class TrialResult:
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "history"}
-        d["params"] = _jsonable(self.params)
+        d["params"] = jsonable(self.params)
         d["history"] = None if self.history is None else self.history.to_dict()
         return d
 
@@ -175,12 +175,12 @@ class TrialResult:
         return cls(**d, history=None if history is None else History.from_dict(history))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Hyperparameter values as JSON can hold them (anything else by its repr)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (bool, str)) or value is None:
         return value
     if isinstance(value, (int, np.integer)):

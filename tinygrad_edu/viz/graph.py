@@ -294,7 +294,7 @@ def _groups(view: GraphView, collapse: Any) -> dict[int, tuple[int, str]]:
     return found
 
 
-def _internal_aliases(view: GraphView) -> tuple[dict[int, Tensor], set[int]]:
+def internal_aliases(view: GraphView) -> tuple[dict[int, Tensor], set[int]]:
     """The reshapes ``@`` makes around 1-D operands, to be drawn as if they were not there.
 
     Returns ``id(hidden tensor) -> the tensor drawn in its place`` (an operand's row or
@@ -404,7 +404,7 @@ def draw_graph(
         if note:
             notes.append(note)
     groups = _groups(view, collapse)
-    aliases, internal = _internal_aliases(view)
+    aliases, internal = internal_aliases(view)
     order = _backward_order(view, trace) if show_order else {}
     shares = trace.shares() if trace is not None else {}
     if isinstance(highlight, Tensor):
@@ -522,7 +522,7 @@ def _backward_order(view: GraphView, trace: BackwardTrace | None) -> dict[int, i
     if trace is not None:
         return {id(step.function): step.index + 1 for step in trace.steps}
     # Without a trace: the order the engine would use, without @'s own reshapes.
-    _, internal = _internal_aliases(view)
+    _, internal = internal_aliases(view)
     ops = [t._ctx for t in reversed(autograd.topological_sort(view.root, freed_ok=True))
            if t._ctx is not None and id(t._ctx) not in internal]
     return {id(fn): k + 1 for k, fn in enumerate(ops)}

@@ -24,7 +24,7 @@ from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor
 from .formulas import vjp_text
-from .graph import GraphView, _internal_aliases, summarize, walk_graph
+from .graph import GraphView, internal_aliases, summarize, walk_graph
 
 __all__ = ["BackwardStep", "BackwardTrace", "trace_backward"]
 
@@ -183,7 +183,7 @@ def trace_backward(
 
     # The reshapes @ makes of 1-D operands are not the user's steps: they are left out, and
     # the matrix product is told with the user's tensors (its operands, its result).
-    aliases, internal = _internal_aliases(view)
+    aliases, internal = internal_aliases(view)
 
     def record(node: Tensor, fn: Function, g: Any, in_grads: tuple[Any, ...]) -> None:
         if id(fn) in internal:

@@ -1,0 +1,61 @@
+"""Argument checks shared by the layers, the operations and the tools: one of each.
+
+Each returns the value in its plain Python form, or raises :class:`InvalidArgumentError` with
+a message that names the argument (``what``) and the value given.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidArgumentError
+
+__all__ = ["finite_number", "int_pair", "is_int", "positive_int"]
+
+
+def is_int(n: Any) -> bool:
+    """An int or numpy integer, not a bool."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
+def positive_int(value: Any, what: str) -> int:
+    """``value`` as an int >= 1.
+
+    Example:
+        >>> from tinygrad_edu.checks import positive_int
+        >>> positive_int(3, "Linear: in_features")
+        3
+    """
+    if not is_int(value) or value < 1:
+        raise InvalidArgumentError(f"{what} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def finite_number(value: Any, what: str) -> float:
+    """``value`` as a finite float (ints and numpy numbers accepted, bools refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not math.isfinite(value)
+    ):
+        raise InvalidArgumentError(f"{what} must be a finite number; got {value!r}")
+    return float(value)
+
+
+def int_pair(value: Any, op: str, name: str, low: int) -> tuple[int, int]:
+    """An int or a pair of ints, each at least ``low`` -> (rows, columns).
+
+    Example:
+        >>> from tinygrad_edu.checks import int_pair
+        >>> int_pair(3, "conv2d", "stride", 1), int_pair([1, 2], "conv2d", "stride", 1)
+        ((3, 3), (1, 2))
+    """
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(is_int(v) and v >= low for v in pair):
+        raise InvalidArgumentError(
+            f"{op}: {name} must be an integer >= {low} or a pair of them; got {value!r}"
+        )
+    return int(pair[0]), int(pair[1])
