@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from ..losses import cross_entropy
 from ..tensor import Tensor
 from . import strategies as tst
 
@@ -383,6 +384,34 @@ def _elu_ref(a: np.ndarray, alpha: float = 1.0) -> np.ndarray:
 _SELU = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946)
 
 
+def _linear_ref(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    return x @ w.T if b is None else x @ w.T + b
+
+
+@st.composite
+def _linear_case(draw: st.DrawFn) -> Case:
+    """x (N, in) or (in,), W (out, in) and maybe b (out,): the fused z = x W^T + b."""
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    lead = draw(st.sampled_from([(), (1,), (3,)]))
+    x = draw(tst.arrays((*lead, n_in)))
+    w = draw(tst.arrays((n_out, n_in)))
+    return Case((x, w, draw(tst.arrays((n_out,)))) if draw(st.booleans()) else (x, w))
+
+
+def _cross_entropy_ref(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(len(x)), labels].mean()
+
+
+@st.composite
+def _cross_entropy_case(draw: st.DrawFn) -> Case:
+    """Logits (N, C) and integer labels: the fused softmax cross-entropy."""
+    n, c = draw(st.integers(1, 4)), draw(st.integers(2, 4))
+    labels = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    return Case((draw(tst.arrays((n, c))),), {"labels": labels})
+
+
 _SPECS = [
     # ------------------------------------------------------------------ arithmetic
     OpSpec("add", lambda a, b: a + b, np.add, _binary()),
@@ -610,6 +639,14 @@ _SPECS = [
         _join_case(same_shape=False),
     ),
     OpSpec("stack", lambda *ts, axis: Tensor.stack(ts, axis), _stack_ref, _join_case(True)),
+    # ------------------------------------------------------------------ fused layers and losses
+    OpSpec("linear", lambda x, w, b=None: x.linear(w, b), _linear_ref, _linear_case()),
+    OpSpec(
+        "cross_entropy",
+        lambda x, labels: cross_entropy(x, labels),
+        _cross_entropy_ref,
+        _cross_entropy_case(),
+    ),
 ]
 
 OPS: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
