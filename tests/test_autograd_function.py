@@ -392,3 +392,21 @@ def test_a_backward_returning_a_tensor_in_a_plain_pass_accumulates_as_an_array()
     Twice.apply(x).sum().backward()
     Twice.apply(x).sum().backward()
     assert type(x.grad) is np.ndarray and x.grad.tolist() == [4.0, 4.0]
+
+
+def test_a_backward_may_return_an_array_it_keeps_on_self():
+    # .grad must not take the Function's own array: later passes add into .grad in place,
+    # which would change what the Function returns next time.
+    class Scaled(Function):  # z = c * x with c fixed in forward, VJP: dL/dx = c (g = 1 here)
+        def forward(self, x):
+            self.c = np.array([2.0, 5.0])
+            return self.c * x
+
+        def backward(self, g, out, x):
+            return self.c
+
+    x = Tensor([1.0, 1.0], requires_grad=True, dtype=np.float64)
+    z = Scaled.apply(x)
+    for _ in range(3):
+        z.backward(np.ones(2), retain_graph=True)
+    assert x.grad.tolist() == [6.0, 15.0]

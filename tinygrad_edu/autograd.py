@@ -273,6 +273,11 @@ class Function:
     arrays and returns an array. That is what lets one Function's backward use another Function
     (``Sum`` uses ``Expand``) whether or not the backward pass is being recorded.
 
+    A backward may return any array, new or kept (``g`` itself, a saved input, ``self.c``):
+    a leaf's ``.grad`` takes a returned array without copying it only when it is new and
+    nobody else holds it (see ``_made_here``), so later passes adding into ``.grad`` in place
+    cannot change what a Function keeps.
+
     The engine checks what a backward returns: one gradient per positional argument of
     ``apply`` (``None`` for arguments without one; extra trailing ``None`` are allowed), each an
     array (a Tensor when recorded) of a floating dtype whose shape is the input's or one that
@@ -880,11 +885,18 @@ def _made_here(gi: Any, g: Any, fn: Function, in_grads: tuple[Any, ...]) -> bool
     """Whether a VJP result is a new array that nothing else refers to.
 
     Not the upstream gradient passed through (Add sends g itself), not a view, not one of the
-    operation's saved arrays, and not sent to two inputs at once.
+    operation's saved arrays or of the arrays it keeps on itself (a backward may return
+    ``self.cache``), and not sent to two inputs at once. Only then may a leaf's ``.grad``
+    take the array as it is (no copy) and later passes add into it in place: W's gradient is
+    the largest array of a training step. Called for leaves only, so the scan of the
+    Function's own attributes costs a few comparisons per parameter, not per operation.
     """
     if type(gi) is not np.ndarray or gi is g or gi.base is not None or not gi.flags.writeable:
         return False
     for a in fn.arrays:
+        if a is gi:
+            return False
+    for a in getattr(fn, "__dict__", {}).values():
         if a is gi:
             return False
     seen = 0
