@@ -446,7 +446,7 @@ def test_highlight_outlines_one_operation():
     trace = trace_backward(y)
     tanh_fn = trace.steps[1].function
     assert trace.steps[1].op == "Tanh"
-    for target in (tanh_fn, y._ctx.inputs[0]):  # the Function, or the tensor it produced
+    for target in (tanh_fn, y.grad_fn.inputs[0]):  # the Function, or the tensor it produced
         nodes, _ = parse(draw_graph(y, highlight=target))
         red = [a["label"] for k, a in nodes.items() if a.get("color") == "red"]
         assert red == ["Tanh"]
@@ -473,7 +473,7 @@ def test_collapse_linear_draws_one_box_per_call():
     # Each box: in from its input, weight and bias; out to the layer's output.
     index = {id(t): f"n{k}" for k, t in enumerate(view.tensors)}
     layers = [m for m in model.modules() if type(m).__name__ == "Linear"]
-    relu_out = next(t for t in view.tensors if t._ctx is not None and t._ctx.name == "Relu")
+    relu_out = next(t for t in view.tensors if t.grad_fn is not None and t.grad_fn.name == "Relu")
     first, second = layers
     expected = [
         {"n0", index[id(first.weight)], index[id(first.bias)]},
@@ -482,8 +482,9 @@ def test_collapse_linear_draws_one_box_per_call():
     heads = [{a for a, b, _ in edges if b == box} for box in boxes]
     assert sorted(heads, key=sorted) == sorted(expected, key=sorted)
     assert len(edges) == len({(a, b) for a, b, _ in edges})
-    outputs = {index[id(t)] for t in view.tensors if t._ctx is not None
-               and t._ctx.name == "Linear" and [s.name for s in t._ctx.scope][-1:] == ["Linear"]}
+    outputs = {index[id(t)] for t in view.tensors if t.grad_fn is not None
+               and t.grad_fn.name == "Linear"
+               and [s.name for s in t.grad_fn.scope][-1:] == ["Linear"]}
     tails = [b for box in boxes for a, b, _ in edges if a == box]
     assert len(outputs) == 2 and sorted(tails) == sorted(outputs)
     # Every parameter is drawn as a parameter; the root keeps the output style.

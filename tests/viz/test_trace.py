@@ -148,7 +148,7 @@ def expression():
 
 def test_steps_in_the_engines_order_with_names():
     x, w, y = expression()
-    engine = [t._ctx for t in reversed(topological_sort(y)) if t._ctx is not None]
+    engine = [t.grad_fn for t in reversed(topological_sort(y)) if t.grad_fn is not None]
     trace = trace_backward(y)
     assert all(isinstance(s, BackwardStep) for s in trace.steps)
     assert [s.op for s in trace.steps] == ["Sum", "Tanh", "Add", "Mul"]
@@ -156,7 +156,7 @@ def test_steps_in_the_engines_order_with_names():
     assert [s.index for s in trace.steps] == [0, 1, 2, 3]
     assert [s.output for s in trace.steps] == ["t4", "t3", "t2", "t1"]
     assert [s.inputs for s in trace.steps] == [["t3"], ["t2"], ["t1", "x"], ["x", "w"]]
-    assert trace.steps[0].function is y._ctx
+    assert trace.steps[0].function is y.grad_fn
 
 
 def test_steps_follow_the_engine_on_a_branching_graph():
@@ -164,7 +164,7 @@ def test_steps_follow_the_engine_on_a_branching_graph():
     b = t64([0.5, -1.0], True, "b")
     c = t64([3.0, 4.0], True, "c")
     y = ((a.exp() + b.tanh()) * (c.sigmoid() - a)).sum()
-    engine = [t._ctx for t in reversed(topological_sort(y)) if t._ctx is not None]
+    engine = [t.grad_fn for t in reversed(topological_sort(y)) if t.grad_fn is not None]
     trace = trace_backward(y)
     assert [s.function for s in trace.steps] == engine
     # Each operation runs only after every operation that uses its result.
