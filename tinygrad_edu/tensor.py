@@ -1814,13 +1814,7 @@ class Tensor:
             >>> Tensor(np.arange(16.0).reshape(1, 1, 4, 4)).max_pool2d(2).tolist()
             [[[[5.0, 7.0], [13.0, 15.0]]]]
         """
-        x, unbatched = self._image_batch("max_pool2d")
-        geom = _window_geometry(
-            "max_pool2d", x.shape, kernel, kernel if stride is None else stride, padding, 1,
-            x.shape[1],
-        )  # fmt: skip
-        out = ops.MaxPool2d.apply(x, geom=geom)
-        return out.reshape(out.shape[1:]) if unbatched else out
+        return self._pool("max_pool2d", ops.MaxPool2d, kernel, stride, padding)
 
     def avg_pool2d(self, kernel: Any, stride: Any = None, padding: Any = 0) -> Tensor:
         """The mean of each kernel window, per channel, of an NCHW batch.
@@ -1834,12 +1828,15 @@ class Tensor:
             >>> Tensor(np.arange(16.0).reshape(1, 1, 4, 4)).avg_pool2d(2).tolist()
             [[[[2.5, 4.5], [10.5, 12.5]]]]
         """
-        x, unbatched = self._image_batch("avg_pool2d")
+        return self._pool("avg_pool2d", ops.AvgPool2d, kernel, stride, padding)
+
+    def _pool(self, op: str, fn: Any, kernel: Any, stride: Any, padding: Any) -> Tensor:
+        """What both pooling methods share: the window's checks, the Function, (C, H, W) input."""
+        x, unbatched = self._image_batch(op)
         geom = _window_geometry(
-            "avg_pool2d", x.shape, kernel, kernel if stride is None else stride, padding, 1,
-            x.shape[1],
-        )  # fmt: skip
-        out = ops.AvgPool2d.apply(x, geom=geom)
+            op, x.shape, kernel, kernel if stride is None else stride, padding, 1, x.shape[1]
+        )
+        out = fn.apply(x, geom=geom)
         return out.reshape(out.shape[1:]) if unbatched else out
 
     def _image_batch(self, op: str) -> tuple[Tensor, bool]:
