@@ -22,8 +22,8 @@ import numpy as np
 
 from ..checks import int_pair, positive_int
 from ..errors import InvalidArgumentError, ShapeError
-from ..tensor import Tensor, get_default_dtype
-from .init import as_generator, get_initializer
+from ..tensor import Tensor
+from .layers import initial_parameters
 from .module import Module, as_input
 
 __all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d"]
@@ -86,20 +86,9 @@ class Conv2d(Module):
                 f"{op}: groups={self.groups} must divide in_channels ({self.in_channels}) and "
                 f"out_channels ({self.out_channels})"
             )
-        initializer = get_initializer(init)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        w = initializer(shape, as_generator(rng))
-        if not isinstance(w, (np.ndarray, Tensor)) or np.shape(w) != shape:
-            raise ShapeError(
-                f"{op}: init returned {type(w).__name__} of shape {np.shape(w)}; expected an "
-                f"array of shape {shape} (out_channels, in_channels / groups, kh, kw)"
-            )
-        dtype = get_default_dtype()
-        self.weight = Tensor(np.array(w, dtype=dtype), requires_grad=True, name="weight")
-        self.bias = (
-            Tensor(np.zeros(self.out_channels, dtype=dtype), requires_grad=True, name="bias")
-            if bias
-            else None
+        self.weight, self.bias = initial_parameters(
+            op, init, shape, "(out_channels, in_channels / groups, kh, kw)", bias, rng
         )
 
     def forward(self, x: Any) -> Tensor:

@@ -23,6 +23,30 @@ from .module import Module, as_input
 __all__ = ["MLP", "BatchNorm1d", "Dropout", "Linear", "Sequential"]
 
 
+def initial_parameters(
+    op: str, init: Any, shape: tuple[int, ...], layout: str, bias: bool, rng: Any
+) -> tuple[Tensor, Tensor | None]:
+    """A layer's weight drawn by ``init`` (its shape checked) and its bias, zeros or None.
+
+    Both are leaves that require grad, in the default dtype; ``shape[0]`` is the number of
+    outputs (the bias's length), ``layout`` names the axes for the error message.
+    """
+    w = get_initializer(init)(shape, as_generator(rng))
+    if not isinstance(w, (np.ndarray, Tensor)) or np.shape(w) != shape:
+        raise ShapeError(
+            f"{op}: init returned {type(w).__name__} of shape {np.shape(w)}; expected an "
+            f"array of shape {shape} {layout}"
+        )
+    if np.asarray(w).dtype.kind not in "iuf":
+        raise InvalidArgumentError(
+            f"{op}: init returned an array of dtype {np.asarray(w).dtype}; expected numbers"
+        )
+    dtype = get_default_dtype()
+    weight = Tensor(np.array(w, dtype=dtype), requires_grad=True, name="weight")
+    b = Tensor(np.zeros(shape[0], dtype=dtype), requires_grad=True, name="bias") if bias else None
+    return weight, b
+
+
 # ----------------------------------------------------------------------------- Linear
 
 
@@ -69,24 +93,9 @@ class Linear(Module):
         super().__init__()
         self.in_features = positive_int(in_features, "Linear: in_features")
         self.out_features = positive_int(out_features, "Linear: out_features")
-        initializer = get_initializer(init)
         shape = (self.out_features, self.in_features)
-        w = initializer(shape, as_generator(rng))
-        if not isinstance(w, (np.ndarray, Tensor)) or np.shape(w) != shape:
-            raise ShapeError(
-                f"Linear: init returned {type(w).__name__} of shape {np.shape(w)}; expected an "
-                f"array of shape {shape} (out_features, in_features)"
-            )
-        if np.asarray(w).dtype.kind not in "iuf":
-            raise InvalidArgumentError(
-                f"Linear: init returned an array of dtype {np.asarray(w).dtype}; expected numbers"
-            )
-        dtype = get_default_dtype()
-        self.weight = Tensor(np.array(w, dtype=dtype), requires_grad=True, name="weight")
-        self.bias = (
-            Tensor(np.zeros(self.out_features, dtype=dtype), requires_grad=True, name="bias")
-            if bias
-            else None
+        self.weight, self.bias = initial_parameters(
+            "Linear", init, shape, "(out_features, in_features)", bias, rng
         )
 
     def forward(self, x: Any) -> Tensor:
