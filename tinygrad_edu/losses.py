@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import scoped
+from .autograd import outside, scoped
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
 
@@ -296,10 +296,11 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, op)
     logits = _as_tensor(logits, op, "logits")
     _check_class_scores(logits, op, "logits")
-    values = _labels_array(labels, op)
+    # outside(): a jit replay converts and checks each new batch's labels again.
+    values = outside(_labels_array, labels, op)
     batch, n_classes = logits.shape[:-1], logits.shape[-1]
     if values.shape == batch:
-        idx = _class_indices(values, n_classes, op)
+        idx = outside(_class_indices, values, n_classes, op)
         if logits.ndim == 2:  # the common case, one fused operation: softmax - onehot
             per_sample = ops.SoftmaxCrossEntropy.apply(logits, labels=idx)
         else:

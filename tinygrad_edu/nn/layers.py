@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..autograd import outside
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, get_default_dtype
 from .activations import ACTIVATIONS
@@ -364,6 +365,12 @@ class BatchNorm1d(Module):
 # ----------------------------------------------------------------------------- Dropout
 
 
+def _dropout_scale(rng: np.random.Generator, shape: tuple[int, ...], p: float, dtype: Any) -> Any:
+    """The inverted-dropout factors: 0 with probability p, else 1 / (1 - p)."""
+    keep = rng.random(shape) >= p
+    return (keep / (1.0 - p)).astype(dtype)
+
+
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability p and scale the
     survivors by 1 / (1 - p), so the expected output equals the input; in evaluation, the
@@ -399,8 +406,8 @@ class Dropout(Module):
         x = as_input(x)
         if not self.training or self.p == 0.0:
             return x
-        keep = self.rng.random(x.shape) >= self.p
-        return x * (keep / (1.0 - self.p)).astype(x.dtype)
+        # outside(): a jit replay draws a new mask each call (an input, not a constant).
+        return x * outside(_dropout_scale, self.rng, x.shape, self.p, x.dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import current_recorder, no_grad
 from ..checkpoint import read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
@@ -245,6 +245,9 @@ class Optimizer:
         self._check_lr("step")
         work = self._gradients("step")
         spec = self._state_spec(self._hyper())
+        recorder = current_recorder()
+        if recorder is not None:  # a jit recording: its replay repeats this update
+            recorder.on_optimizer_step(self, work)
         with no_grad():
             for i, w, g in work:
                 state = self.state[i]
