@@ -110,6 +110,11 @@ __all__ = ["Jit", "JitMismatchError", "JitWarning", "jit"]
 SMALL = 1024
 
 
+# Programs kept per step, one per kind of call (shapes, dtypes, modes): a training loop whose
+# last batch is smaller switches between two without recording again.
+MAX_PROGRAMS = 8
+
+
 class JitWarning(UserWarning):
     """A jitted step re-records, or runs eagerly, and says why."""
 
@@ -1257,7 +1262,8 @@ class Jit:
     def __init__(self, fn: Callable[..., Any], verify: bool = False) -> None:
         self.fn = fn
         self.verify = verify
-        self._program: _Program | None = None
+        self._program: _Program | None = None  # the one the last replay used
+        self._programs: dict[tuple[Any, ...], _Program] = {}  # by the kind of call
         self._pending: tuple[tuple[Any, ...], list[Any]] | None = None
         self._refused: dict[tuple[Any, ...], str] = {}
         self._said: set[str] = set()
@@ -1269,11 +1275,14 @@ class Jit:
         program = self._program
         if (program is not None and len(args) == program.n_args and program.guard(*args)
                 and _grad_mode.recorder is None):
-            self.replays += 1
-            if self.verify:
-                return self._verified(program, args)
-            return program.replay(*args)
+            return self._replay(program, args)
         return self._slow(args)
+
+    def _replay(self, program: _Program, args: tuple[Any, ...]) -> Any:
+        self.replays += 1
+        if self.verify:
+            return self._verified(program, args)
+        return program.replay(*args)
 
     @property
     def program(self) -> str:
@@ -1296,6 +1305,7 @@ class Jit:
     def reset(self) -> None:
         """Forget the recordings: the next calls record the step again."""
         self._program = None
+        self._programs.clear()
         self._pending = None
         self._refused.clear()
 
@@ -1311,11 +1321,16 @@ class Jit:
         if _grad_mode.recorder is not None:  # inside another recording: that one sees it all
             return self.fn(*args)
         key = _call_key(args)
+        known = self._programs.get(key)
+        if known is not None and known.guard(*args):  # a kind of call seen before
+            self._program = known
+            return self._replay(known, args)
         if key in self._refused:
             return self.fn(*args)
         if self._program is not None:
-            self._say(f"recording the step again: {_key_change(self._program.key, key)}")
-            self._program = None
+            before = known.key if known is not None else self._program.key
+            self._say(f"recording the step again: {_key_change(before, key)}")
+            self._programs.pop(key, None)
         if self._pending is not None and self._pending[0] != key:
             self._pending = None
         entry = {id(p): p.grad is None for p in self._last_params}
@@ -1345,7 +1360,9 @@ class Jit:
         if difference is not None:
             self._refuse(key, f"its two recordings differ: {difference}")
             return result
-        self._program = _Program(rec, info, args, key)
+        self._program = self._programs[key] = _Program(rec, info, args, key)
+        while len(self._programs) > MAX_PROGRAMS:  # the oldest kind of call goes first
+            del self._programs[next(iter(self._programs))]
         return result
 
     def _refuse(self, key: tuple[Any, ...], reason: str, args: tuple[Any, ...] | None = None):
