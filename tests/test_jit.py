@@ -15,7 +15,7 @@ from tinygrad_edu import Tensor, jit, no_grad, set_default_dtype
 from tinygrad_edu.errors import BackwardError, InvalidArgumentError
 from tinygrad_edu.jit import JitMismatchError, JitWarning
 from tinygrad_edu.losses import cross_entropy, mse_loss
-from tinygrad_edu.nn import MLP, Dropout, Linear, Sequential, Tanh
+from tinygrad_edu.nn import MLP, BatchNorm1d, Dropout, Linear, Sequential, Tanh
 from tinygrad_edu.optim import SGD, Adam, RMSProp
 from tinygrad_edu.optim.schedules import LambdaSchedule
 
@@ -222,6 +222,23 @@ def test_dropout_draws_a_new_mask_on_every_replay():
         assert_same(m1, m2, eager(x, y), loss)
         losses.append(loss.item())
     assert step.replays == 4 and len(set(losses)) == 6
+
+
+def test_batchnorm_running_statistics_are_updated_by_replays():
+    def make():
+        model = Sequential(Linear(5, 9, rng=17), BatchNorm1d(9), Tanh(), Linear(9, 3, rng=18))
+        return model, SGD(model.parameters(), lr=0.1, momentum=0.5)
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager, step = training_step(m1, o1, mse_loss), jit(training_step(m2, o2, mse_loss))
+    rng = np.random.default_rng(14)
+    for _ in range(6):
+        x, y = batch(rng, 8, mse_loss)
+        assert_same(m1, m2, eager(x, y), step(x, y))
+    bn1, bn2 = m1[1], m2[1]
+    np.testing.assert_allclose(bn2.running_mean, bn1.running_mean, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(bn2.running_var, bn1.running_var, rtol=1e-12, atol=0)
+    assert step.replays == 4 and not np.allclose(bn2.running_mean, 0)
 
 
 def test_labels_are_checked_on_every_replay():

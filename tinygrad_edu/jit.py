@@ -295,7 +295,7 @@ class _Recorder:
         self.events.append(("op", type(fn), fn, ins, kw, v, out._ctx is not None))
 
     def on_call(self, func: Callable[..., Any], args: tuple[Any, ...], out: Any) -> None:
-        if not isinstance(out, np.ndarray):
+        if out is not None and not isinstance(out, np.ndarray):
             self.unsupported(f"{getattr(func, '__name__', func)} returning a non-array")
             return
         try:
@@ -303,7 +303,7 @@ class _Recorder:
         except _Unsupported as exc:
             self.problem = self.problem or str(exc)
             return
-        self.events.append(("call", func, ins, self._result(out)))
+        self.events.append(("call", func, ins, None if out is None else self._result(out)))
 
     def on_backward(self, root: Tensor, g: Any, create_graph: bool, retain_graph: bool) -> None:
         if create_graph or retain_graph:
@@ -410,7 +410,7 @@ def _signature(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         elif kind == "call":
             _, func, ins, out = ev
             sig.append((getattr(func, "__name__", "call"), _ConstKey(func),
-                        tuple(v.key() for v in ins), out.key()))
+                        tuple(v.key() for v in ins), None if out is None else out.key()))
         elif kind == "backward":
             _, root, seed, steps, leaves = ev
             sig.append(("backward", root.key(), seed.key(), tuple(steps),
@@ -595,9 +595,12 @@ class _Builder:
                 _, func, ins, out = ev
                 f = self.const(func, getattr(func, "__name__", "fn").lstrip("_") + "_")
                 refs = [self.slot(v) for v in ins]
+                args = ", ".join(f"{{{i + 1}}}" for i in range(len(refs)))
+                if out is None:  # called for what it does (BatchNorm's running statistics)
+                    self.emit(f"{{0}}({args})", [f, *refs])
+                    continue
                 o = self.local(out.shape, out.dtype)
                 self.slots[id(out)] = o
-                args = ", ".join(f"{{{i + 1}}}" for i in range(len(refs)))
                 self.emit(f"{{{len(refs) + 1}}} = {{0}}({args})", [f, *refs, o], (o,))
             elif kind == "backward":
                 self.backward(ev)

@@ -353,9 +353,8 @@ class BatchNorm1d(Module):
         var = x.var(axis=0)
         x_hat = (x - mean) / (var + self.eps).sqrt()
         m = self.momentum
-        # In place, so the buffers stay the arrays that load_state_dict fills.
-        self.running_mean[...] = (1 - m) * self.running_mean + m * mean.data
-        self.running_var[...] = (1 - m) * self.running_var + m * var.data * (n / (n - 1))
+        # outside(): a jit replay updates the running statistics too.
+        outside(_update_running, self.running_mean, self.running_var, mean.data, var.data, m, n)
         return self.weight * x_hat + self.bias
 
     def extra_repr(self) -> str:
@@ -363,6 +362,16 @@ class BatchNorm1d(Module):
 
 
 # ----------------------------------------------------------------------------- Dropout
+
+
+def _update_running(
+    running_mean: np.ndarray, running_var: np.ndarray, mean: np.ndarray, var: np.ndarray,
+    m: float, n: int,
+) -> None:
+    """BatchNorm's running statistics, updated in place (the buffers stay the arrays that
+    load_state_dict fills); the variance unbiased, as PyTorch's."""
+    running_mean[...] = (1 - m) * running_mean + m * mean
+    running_var[...] = (1 - m) * running_var + m * var * (n / (n - 1))
 
 
 def _dropout_scale(rng: np.random.Generator, shape: tuple[int, ...], p: float, dtype: Any) -> Any:
