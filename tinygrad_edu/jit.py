@@ -570,8 +570,26 @@ class _Builder:
                 if ra is not ro:
                     ra.parent = ro
 
+    def fold(self, o: _Slot, value: Any) -> None:
+        """Constant folding: ``o`` is computed now, once, from constants only."""
+        o.kind, o.value, o.pinned, o.reuse = "const", value, True, ()
+        if _literal(value):
+            o.name = repr(value)
+        else:
+            self.n_names += 1
+            o.name = f"c{self.n_names}"
+            self.ns[o.name] = value
+
     def ufunc(self, name: str, symbol: str | None, o: _Slot, *ins: _Slot) -> None:
-        """``o = name(*ins)``: into o's buffer with out=, or as an expression for small arrays."""
+        """``o = name(*ins)``: into o's buffer with out=, or as an expression for small arrays.
+
+        With constants only (the mean's backward from the seed 1: 1 / n) it is folded: computed
+        here by the same numpy function, so with the same bits. W1: 0.96x -> 0.93x, W2:
+        1.09x -> 1.02x of the numpy reference (four numpy calls less a step; one run each).
+        """
+        if all(s.kind == "const" for s in ins):
+            self.fold(o, getattr(np, name)(*[s.value for s in ins]))
+            return
         n = len(ins)
         args = ", ".join(f"{{{i}}}" for i in range(n))
         if o.kind == "buf":
@@ -665,7 +683,7 @@ class _Builder:
                 prev = grads.get(id(v))
                 if prev is None:
                     grads[id(v)] = gi
-                elif id(prev) in owned:
+                elif id(prev) in owned and prev.kind != "const":
                     if prev.kind == "buf":
                         self.emit("np.add({0}, {1}, out={0})", [prev, gi], (prev,))
                     else:
@@ -1104,6 +1122,11 @@ def _sum_forward(b, fn, ins, kw, out):
 
 def _sum_backward(b, fn, ins, o, ctx, g, want, info):  # g broadcast over the summed axes
     gx = _Slot("buf", ins[0].shape, info[0][1])
+    if g.kind == "const":  # a mean's backward: the same 1 / n every call
+        value = np.empty(ins[0].shape, dtype=info[0][1])
+        value[...] = g.value.reshape(fn.kept_shape)
+        b.fold(gx, value)
+        return [gx]
     kept = b.const(tuple(fn.kept_shape), "s")
     b.emit("{0}[...] = {1}.reshape({2})", [gx, g, kept], (gx,))
     return [gx]
@@ -1166,7 +1189,10 @@ def _cross_entropy_backward(b, fn, ins, o, ctx, g, want, info):  # (p - onehot) 
     probs, rows, labels = ctx
     b.emit("{0}[{1}, {2}] -= 1", [probs, rows, labels], (probs,))
     col = b.local()
-    b.emit("{1} = {0}.reshape((-1, 1))", [g, col], (col,))
+    if g.kind == "const":
+        b.fold(col, g.value.reshape((-1, 1)))
+    else:
+        b.emit("{1} = {0}.reshape((-1, 1))", [g, col], (col,))
     if probs.kind == "buf":
         b.emit("np.multiply({0}, {1}, out={0})", [probs, col], (probs,))
     else:
