@@ -51,7 +51,7 @@ Example:
     >>> losses
     [1.0, 0.36, 0.1296, 0.046656]
     >>> print(step.program)  # doctest: +NORMALIZE_WHITESPACE
-    # buffers b0..b1, allocated once, each reused once its value is dead;
+    # buffer b0, allocated once, each reused once its value is dead;
     # a0, a1 ...: the arguments (d0, d1 ...: their arrays); t0, t1 ...: results
     # P0, P1 ...: the parameters (w0, w1 ...: their arrays)
     def replay(a0, a1):
@@ -63,23 +63,21 @@ Example:
         t1 = t0 * t0
         t2 = t1.sum(axis=None, keepdims=True).reshape(())
         t1 = t2 / 4
-        t2 = c1 / 4
-        b0[...] = t2.reshape((1, 1))
-        t2 = b0 * t0
-        t3 = b0 * t0
+        t2 = c3 * t0
+        t3 = c3 * t0
         t0 = t2 + t3
         t3 = d0.T
         t2 = t3 @ t0
         t0 = t2.transpose((1, 0))
-        np.copyto(b1, t0)
-        P0.grad = b1
-        O2._check_lr('step')
-        lr = O2.lr
-        np.multiply(b1, lr, out=sgd3)
-        np.subtract(w0, sgd3, out=w0)
+        np.copyto(b0, t0)
+        P0.grad = b0
+        O4._check_lr('step')
+        lr = O4.lr
+        np.multiply(b0, lr, out=sgd5)
+        np.subtract(w0, sgd5, out=w0)
         stamp = _last_change[0] = next(_clock)
         P0._version[0] = stamp
-        O2.step_count += 1
+        O4.step_count += 1
         P0.grad = None
         return _wrap(t1)
     <BLANKLINE>
@@ -1321,9 +1319,9 @@ class Jit:
         if self._program is None:
             return "# not recorded yet: the step has run eagerly so far (see jit's docstring)\n"
         p = self._program
-        head = (f"# buffers b0..b{p.n_buffers - 1}, allocated once, each reused once its value is "
-                "dead;\n" if p.n_buffers else "# no buffers: every array is small enough to make "
-                "anew;\n")
+        names = "buffer b0" if p.n_buffers == 1 else f"buffers b0..b{p.n_buffers - 1}"
+        head = (f"# {names}, allocated once, each reused once its value is dead;\n"
+                if p.n_buffers else "# no buffers: every array is small enough to make anew;\n")
         head += ("# a0, a1 ...: the arguments (d0, d1 ...: their arrays); t0, t1 ...: results\n"
                  "# P0, P1 ...: the parameters (w0, w1 ...: their arrays)\n")
         return head + p.source
