@@ -370,3 +370,59 @@ def test_tensor_arguments_and_results_without_graph():
     np.testing.assert_allclose(values, [-3.0, -19.25, -35.5, -51.75], rtol=1e-12)
     assert step.replays == 2 and w.grad is None
     assert not step(x).requires_grad
+
+
+def test_operations_without_a_replay_rule_replay_through_their_own_methods():
+    def make():
+        w = Tensor(np.random.default_rng(19).normal(size=(5, 6)), requires_grad=True)
+        v = Tensor(np.random.default_rng(20).normal(size=(6,)), requires_grad=True)
+        return [w, v], Adam([w, v], lr=0.01)
+
+    def stepper(params, opt):
+        w, v = params
+
+        def step(x, t):
+            opt.zero_grad()
+            h = (x @ w).sigmoid() * v + (x @ w).softsign()  # broadcast v: summed back
+            h = Tensor.concatenate([h[:, :3].exp().log(), h[:, 3:].clip(-0.5, 0.5)], axis=1)
+            h = h.softmax(axis=-1) + h.log_softmax(axis=0) * 0.1 + h.max(axis=1, keepdims=True)
+            h = Tensor.where(h > 0.2, h, -h).leaky_relu(0.1) ** 2  # the mask: an input
+            loss = mse_loss(h.mean(axis=1), t) + (v * v).sum() / 10
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    (p1, o1), (p2, o2) = twins(make)
+    eager, step = stepper(p1, o1), jit(stepper(p2, o2))
+    rng = np.random.default_rng(15)
+    for _ in range(8):
+        x, t = rng.normal(size=(7, 5)), rng.integers(0, 2, 7).astype(float)
+        l1, l2 = eager(x, t), step(x, t)
+        np.testing.assert_allclose(l2.data, l1.data, rtol=1e-12, atol=0)
+        for a, b in zip(p1, p2):
+            np.testing.assert_allclose(b.data, a.data, rtol=1e-12, atol=0)
+    assert step.replays == 6
+
+
+def test_a_constant_made_from_the_data_is_refused_with_the_reason():
+    model = MLP([5, 6, 3], rng=21)
+    opt = SGD(model.parameters(), lr=0.1)
+
+    @jit
+    def step(x, y):
+        opt.zero_grad()
+        out = model(x)
+        mask = (out.data > 0).astype(out.dtype)  # numpy on .data: the recording sees a constant
+        loss = mse_loss(out * mask, y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    rng = np.random.default_rng(16)
+    with pytest.warns(JitWarning, match=r"\(Mul\) got for its input 1 the constant an array "
+                                        r"of shape \(8, 3\) the first time.*running it eagerly"):
+        for _ in range(3):
+            step(*batch(rng, 8, mse_loss))
+    assert step.replays == 0

@@ -420,18 +420,35 @@ def _signature(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sig
 
 
+def _what_differs(x: tuple[Any, ...], y: tuple[Any, ...]) -> str:
+    """Which input or parameter of one recorded step differs, in words."""
+    if len(x) == 6:  # an operation: (name, class, inputs, parameters, result, recorded)
+        for k, (a, b) in enumerate(zip(x[2], y[2])):
+            if a != b:
+                return (f"got for its input {k} {_key_text(a)} the first time, {_key_text(b)} "
+                        "the second")
+        for (name, a), (_, b) in zip(x[3], y[3]):
+            if a != b:
+                return f"got {name}={_key_text(a)} the first time, {_key_text(b)} the second"
+    return "differs between the two recordings"
+
+
+def _key_text(key: Any) -> str:
+    kind, what = key
+    if kind == "const":
+        return f"the constant {what!r}"
+    return {"arg": f"argument {what}", "param": f"parameter {what}"}.get(kind, f"result {what}")
+
+
 def _first_difference(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> str | None:
     for i, (x, y) in enumerate(zip(a, b)):
         if x == y:
             continue
         if x[0] != y[0]:
             return f"step {i + 1} of the recording ran {x[0]} the first time and {y[0]} the second"
-        for part_x, part_y in zip(x[1:], y[1:]):
-            if part_x != part_y:
-                return (f"step {i + 1} ({x[0]}) used {part_x!r} the first time and {part_y!r} "
-                        "the second (a constant made from the data, or Python state that "
-                        "changes between calls)")
-        return f"step {i + 1} ({x[0]}) differs between the two recordings"
+        where = _what_differs(x, y)
+        return (f"step {i + 1} ({x[0]}) {where} (a constant made from the data, e.g. with "
+                "numpy on .data, or Python state that changes between calls)")
     if len(a) != len(b):
         return (f"the first recording has {len(a)} steps and the second {len(b)} (Python "
                 "control flow changes the operations)")
