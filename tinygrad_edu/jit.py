@@ -61,25 +61,23 @@ Example:
         t1 = d0 @ t0
         t0 = t1 - d1
         t1 = t0 * t0
-        t2 = t1.sum(axis=None, keepdims=True).reshape(())
-        t1 = t2 / 4
-        t2 = c3 * t0
-        t3 = c3 * t0
-        t0 = t2 + t3
-        t3 = d0.T
-        t2 = t3 @ t0
-        t0 = t2.transpose((1, 0))
+        t2 = np.asarray(t1.sum() / 4)
+        t1 = c2 * t0
+        t0 = t1 + t1
+        t1 = d0.T
+        t3 = t1 @ t0
+        t0 = t3.transpose((1, 0))
         np.copyto(b0, t0)
         P0.grad = b0
-        O4._check_lr('step')
-        lr = O4.lr
-        np.multiply(b0, lr, out=sgd5)
-        np.subtract(w0, sgd5, out=w0)
+        O3._check_lr('step')
+        lr = O3.lr
+        np.multiply(b0, lr, out=sgd4)
+        np.subtract(w0, sgd4, out=w0)
         stamp = _last_change[0] = next(_clock)
         P0._version[0] = stamp
-        O4.step_count += 1
+        O3.step_count += 1
         P0.grad = None
-        return _wrap(t1)
+        return _wrap(t2)
     <BLANKLINE>
 """
 
@@ -1217,6 +1215,31 @@ def _cross_entropy_backward(b, fn, ins, o, ctx, g, want, info):  # (p - onehot) 
     return [probs]
 
 
+def _mse_forward(b, fn, ins, kw, out):  # MeanSquaredError: (1/n) sum (y - t)^2
+    y, t = ins
+    d = b.out(y.shape, y.dtype)
+    b.ufunc("subtract", "-", d, y, t)
+    sq = b.out(y.shape, y.dtype)
+    b.ufunc("multiply", "*", sq, d, d)
+    o = b.local((), out.dtype, fresh=True)
+    b.emit("{2} = np.asarray({0}.sum() / {1})", [sq, b.const(int(np.prod(y.shape))), o], (o,))
+    return o, d
+
+
+def _mse_backward(b, fn, ins, o, d, g, want, info):  # s = g / n * d; 2 s; -2 s
+    gn = b.local((), g.dtype)
+    b.ufunc("divide", "/", gn, g, b.const(int(np.prod(d.shape))))
+    s = b.out(d.shape, d.dtype, reuse=(d,))
+    b.ufunc("multiply", "*", s, gn, d)
+    gy = b.out(d.shape, d.dtype, reuse=(s,))
+    b.ufunc("add", "+", gy, s, s)
+    gt = None
+    if want[1]:
+        gt = b.out(d.shape, d.dtype)
+        b.ufunc("negative", "-", gt, gy)
+    return [gy, gt]
+
+
 def _rules() -> dict[type, tuple[Callable[..., Any], Callable[..., Any]]]:
     from . import ops
 
@@ -1236,6 +1259,7 @@ def _rules() -> dict[type, tuple[Callable[..., Any], Callable[..., Any]]]:
         ops.Reshape: (_reshape_forward, _reshape_backward),
         ops.Transpose: (_transpose_forward, _transpose_backward),
         ops.SoftmaxCrossEntropy: (_cross_entropy_forward, _cross_entropy_backward),
+        ops.MeanSquaredError: (_mse_forward, _mse_backward),
     }
 
 
