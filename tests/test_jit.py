@@ -224,6 +224,24 @@ def test_dropout_draws_a_new_mask_on_every_replay():
     assert step.replays == 4 and len(set(losses)) == 6
 
 
+def test_train_and_eval_mode_are_guarded():
+    def make():
+        model = Sequential(Linear(5, 9, rng=22), Tanh(), Dropout(0.5, rng=23), Linear(9, 3, rng=24))
+        return model, SGD(model.parameters(), lr=0.1)
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager, step = training_step(m1, o1, mse_loss), jit(training_step(m2, o2, mse_loss))
+    rng = np.random.default_rng(17)
+    with pytest.warns(JitWarning, match="train/eval mode changed"):
+        for i in range(9):
+            if i == 4:  # dropout off: a replay with the mask would differ
+                m1.eval()
+                m2.eval()
+            x, y = batch(rng, 8, mse_loss)
+            assert_same(m1, m2, eager(x, y), step(x, y))
+    assert step.replays == 2 + 3
+
+
 def test_batchnorm_running_statistics_are_updated_by_replays():
     def make():
         model = Sequential(Linear(5, 9, rng=17), BatchNorm1d(9), Tanh(), Linear(9, 3, rng=18))

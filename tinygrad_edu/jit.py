@@ -13,8 +13,8 @@ What makes a replay trustworthy:
 
 * guards, checked on every call: the arguments' types, shapes and dtypes (and requires_grad),
   the parameters' identity and requires_grad, the gradients' state, grad and anomaly mode, the
-  default dtype and the optimisers' structure. A changed guard records the step again (and
-  says so once);
+  default dtype, the modules' train/eval mode and the optimisers' structure. A changed guard
+  records the step again (and says so once);
 * the step is recorded twice before it is trusted: recordings that differ (Python control flow
   that changes the operations, a constant made from the data) are refused, with the reason,
   and the step stays eager;
@@ -196,6 +196,7 @@ class _Recorder:
         self.ops: dict[int, int] = {}  # id(result Tensor) -> index of its event
         self.leaf_grads: dict[int, Any] = {}  # id(param) -> the .grad array a backward left
         self.updated: set[int] = set()  # params an optimiser step changed
+        self.modules: dict[int, tuple[Any, bool]] = {}
         self.n_results = 0
         self.n_consts = 0
         self.problem: str | None = None
@@ -271,6 +272,12 @@ class _Recorder:
         return self._const(a)
 
     # ------------------------------------------------------------------ hooks (see autograd.py)
+
+    def on_module(self, module: Any) -> None:
+        """A Module called in the step: its train/eval mode becomes part of the guard."""
+        if id(module) not in self.modules:
+            self.modules[id(module)] = (module, bool(getattr(module, "training", True)))
+            self.keep.append(module)
 
     def unsupported(self, what: str) -> None:
         if self.problem is None:
@@ -869,6 +876,9 @@ class _Builder:
             checks += [f"P{k}._data is w{k}", f"P{k}.requires_grad is True"]
             if self.rec.entry_grad_none[id(p)]:
                 checks.append(f"P{k}.grad is None")
+        for k, (module, training) in enumerate(self.rec.modules.values()):
+            self.ns[f"M{k}"] = module
+            checks.append(f"M{k}.training is {training}")
         for o, opt in self.opt_guards:
             if _inline_sgd(opt):
                 checks += [f"{o}.__class__ is _SGD", f"{o}.nesterov is False",
@@ -1298,8 +1308,8 @@ def _key_change(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
         return "detect_anomaly() changed"
     if d_old != d_new:
         return f"the default dtype is now {d_new} (it was {d_old})"
-    return ("a parameter (its array or requires_grad), a gradient or an optimiser setting "
-            "changed")
+    return ("a parameter (its array or requires_grad), a gradient, an optimiser setting or a "
+            "module's train/eval mode changed")
 
 
 class _Program:

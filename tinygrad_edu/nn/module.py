@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import Scope
+from ..autograd import Scope, _recordings, current_recorder
 from ..checkpoint import read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
 from ..tensor import Tensor
@@ -105,6 +105,10 @@ class Module:
         return mimebundle(self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _recordings[0]:  # a jit recording guards its replays on this module's train/eval mode
+            recorder = current_recorder()
+            if recorder is not None:
+                recorder.on_module(self)
         # The scope lets drawings collapse this call into one box named after the class.
         with Scope(type(self).__name__):
             return self.forward(*args, **kwargs)
