@@ -444,3 +444,23 @@ def test_a_constant_made_from_the_data_is_refused_with_the_reason():
         for _ in range(3):
             step(*batch(rng, 8, mse_loss))
     assert step.replays == 0
+
+
+def test_anomaly_mode_and_the_default_dtype_are_guarded():
+    from tinygrad_edu.autograd import detect_anomaly
+
+    model = MLP([5, 6, 3], rng=25)
+    step = jit(training_step(model, SGD(model.parameters(), lr=0.1), mse_loss))
+    rng = np.random.default_rng(18)
+    for _ in range(3):
+        step(*batch(rng, 8, mse_loss))
+    assert step.replays == 1
+    x, y = batch(rng, 8, mse_loss)
+    y[0, 0] = np.inf  # the loss becomes inf: detect_anomaly must see it, so no replay
+    with detect_anomaly(), pytest.warns(JitWarning, match="detect_anomaly"):
+        with pytest.raises(Exception, match="produced inf"):
+            step(x, y)
+    set_default_dtype(np.float32)
+    with pytest.warns(JitWarning, match="default dtype is now float32"):
+        step(*batch(rng, 8, mse_loss))
+    assert step.replays == 1

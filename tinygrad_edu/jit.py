@@ -30,7 +30,12 @@ After a replay every ``.grad`` and parameter holds exactly what eager mode would
 tests compare them over many steps). Two differences remain, by design: the loss returned is
 a Tensor without a graph, and a ``.grad`` left after a replayed step is a buffer that the next
 replay overwrites (copy it to keep it). Numpy work on ``.data`` or ``.grad`` inside the step
-is invisible to the recording: ``verify=True`` catches it.
+is invisible to the recording: ``verify=True`` catches it, and a constant it makes from the
+data is refused by the double recording. Which losses replay with new targets on every call:
+``mse_loss`` and ``cross_entropy`` with class indices (their targets reach the program as
+inputs); the others compute constants from their targets with numpy, and a step using them is
+refused (it runs eagerly, with a warning naming the operation). A jitted step's buffers are its
+own: do not call one step from two threads at once.
 
 Example:
     >>> import numpy as np
