@@ -134,26 +134,41 @@ class _Unsupported(Exception):
 class _Val:
     """A value of the recorded step: an argument, a parameter, a constant or a result."""
 
-    __slots__ = ("kind", "index", "obj", "shape", "dtype")
+    __slots__ = ("kind", "index", "obj", "shape", "dtype", "by_value")
 
     def __init__(self, kind: str, index: int, obj: Any, shape: Any = (), dtype: Any = None):
         self.kind, self.index, self.obj, self.shape, self.dtype = kind, index, obj, shape, dtype
+        self.by_value = False
 
     def key(self) -> Any:
-        """What two recordings compare: constants by value, the rest by position."""
-        return ("const", _ConstKey(self.obj)) if self.kind == "const" else (self.kind, self.index)
+        """What two recordings compare: constants (see _ConstKey), the rest by position."""
+        if self.kind == "const":
+            return ("const", _ConstKey(self.obj, self.by_value))
+        return (self.kind, self.index)
 
 
 class _ConstKey:
-    """A constant compared between recordings: the same object, or an equal value."""
+    """A constant compared between recordings.
 
-    __slots__ = ("value",)
+    An array must be the same object both times: an array made anew on each call was computed
+    by the step (with numpy, from its data, most often), and a replay would keep using the
+    second recording's values for every later batch, so such a step is refused. Numbers and
+    other plain values compare by value. ``by_value``: arrays too (backward's seed of ones).
+    """
 
-    def __init__(self, value: Any) -> None:
+    __slots__ = ("value", "by_value")
+
+    def __init__(self, value: Any, by_value: bool = False) -> None:
         self.value = value
+        self.by_value = by_value
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ConstKey) and _same(self.value, other.value)
+        if not isinstance(other, _ConstKey):
+            return False
+        a, b = self.value, other.value
+        if isinstance(a, np.ndarray) and not self.by_value:
+            return a is b
+        return _same(a, b)
 
     def __repr__(self) -> str:
         return _describe(self.value)
@@ -349,9 +364,9 @@ class _Recorder:
                     )
                 self.leaf_grads[id(p)] = p.grad
                 leaves.append(self.param_vals[id(p)])
-        seed = np.asarray(g)
-        self.events.append(("backward", self.tensors.get(id(root)), self._const(seed),
-                            steps, leaves))
+        seed = self._const(np.asarray(g))
+        seed.by_value = True  # ones made by backward() on each call
+        self.events.append(("backward", self.tensors.get(id(root)), seed, steps, leaves))
 
     def on_optimizer_step(self, opt: Any, work: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
         items = []
