@@ -33,6 +33,8 @@ class JitMLP(EngineMLP):
     def __init__(self, spec: MLPWorkload, problem: MLPProblem) -> None:
         super().__init__(spec, problem)
         self.compiled = jit(self._step)
+        self._x = self.x.data
+        self._target = self.target.data if isinstance(self.target, Tensor) else self.target
 
     def _step(self, x: np.ndarray, target: np.ndarray) -> Tensor:
         self.optimizer.zero_grad()
@@ -43,8 +45,7 @@ class JitMLP(EngineMLP):
 
     def step(self) -> None:
         """One training step, replayed after the first two."""
-        target = self.target.data if isinstance(self.target, Tensor) else self.target
-        self.last_loss = self.compiled(self.x.data, target)
+        self.last_loss = self.compiled(self._x, self._target)
 
 
 class JitChain(EngineChain):

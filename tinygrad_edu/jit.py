@@ -82,7 +82,7 @@ Example:
         P0._version[0] = stamp
         O3.step_count += 1
         P0.grad = None
-        return _wrap(t2)
+        return _own(t2)
     <BLANKLINE>
 """
 
@@ -527,9 +527,16 @@ def _tuple(r: Any) -> tuple[Any, ...]:
 
 
 def _wrap(a: Any) -> Tensor:
-    """A returned value as a Tensor of its own (a copy: the buffers are reused next call)."""
+    """A returned value held in a buffer, as a Tensor of its own (a copy: buffers are reused)."""
     t = Tensor.__new__(Tensor)
     t._init(np.array(a))
+    return t
+
+
+def _own(a: Any) -> Tensor:
+    """A returned value made anew by this call, as a Tensor (no copy needed)."""
+    t = Tensor.__new__(Tensor)
+    t._init(a)
     return t
 
 
@@ -539,7 +546,8 @@ class _Builder:
     def __init__(self, rec: _Recorder, info: dict[str, Any], args: tuple[Any, ...]) -> None:
         self.rec, self.info, self.args = rec, info, args
         self.code: list[tuple[str, list[_Slot], tuple[_Slot, ...]]] = []
-        self.ns: dict[str, Any] = {"np": np, "_fit": _fit, "_tuple": _tuple, "_wrap": _wrap}
+        self.ns: dict[str, Any] = {"np": np, "_fit": _fit, "_tuple": _tuple, "_wrap": _wrap,
+                                   "_own": _own}
         self.slots: dict[int, _Slot] = {}  # id(_Val) -> slot
         self.n_names = 0
         self.opt_guards: list[tuple[str, Any]] = []
@@ -678,7 +686,10 @@ class _Builder:
             if v is None:
                 texts.append("None")
             else:
-                texts.append(f"_wrap({{{i}}})")
+                r = refs[i]
+                writes = sum(1 for _, _, w in self.code for x in w if x is r)
+                fresh = r.kind == "tmp" and r.fresh and writes == 1  # made once, never changed
+                texts.append(f"{'_own' if fresh else '_wrap'}({{{i}}})")
                 i += 1
         body = ", ".join(texts) + ("," if self.info["many"] and len(texts) == 1 else "")
         self.emit(f"return ({body})" if self.info["many"] else f"return {body}", refs)
@@ -1373,9 +1384,10 @@ class Jit:
 
     def __call__(self, *args: Any) -> Any:
         program = self._program
-        if (program is not None and len(args) == program.n_args and program.guard(*args)
-                and _grad_mode.recorder is None):
-            return self._replay(program, args)
+        if (program is not None and len(args) == program.n_args and not _recordings[0]
+                and program.guard(*args)):
+            self.replays += 1
+            return self._verified(program, args) if self.verify else program.replay(*args)
         return self._slow(args)
 
     def _replay(self, program: _Program, args: tuple[Any, ...]) -> Any:
