@@ -467,3 +467,19 @@ def test_anomaly_mode_and_the_default_dtype_are_guarded():
     with pytest.warns(JitWarning, match="default dtype is now float32"):
         step(*batch(rng, 8, mse_loss))
     assert step.replays == 1
+
+
+def test_float64_batches_for_a_float32_model_are_converted_on_every_replay():
+    set_default_dtype(np.float32)
+
+    def make():
+        model = MLP([5, 6, 3], rng=26)
+        return model, SGD(model.parameters(), lr=0.1)
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager, step = training_step(m1, o1, cross_entropy), jit(training_step(m2, o2, cross_entropy))
+    rng = np.random.default_rng(19)
+    for _ in range(6):
+        x, y = batch(rng, 8, cross_entropy)  # float64 x: each layer's input converted
+        assert_same(m1, m2, eager(x, y), step(x, y))
+    assert step.replays == 4

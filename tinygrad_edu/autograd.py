@@ -492,10 +492,17 @@ def outside(func: Callable[..., Any], *args: Any) -> Any:
         [4, 5]
     """
     out = func(*args)
+    if _recordings[0]:
+        made_outside(func, args, out)
+    return out
+
+
+def made_outside(func: Callable[..., Any], args: tuple[Any, ...], out: Any) -> None:
+    """Tell a jit recording in this thread, if any, that ``out = func(*args)`` was just run
+    (as :func:`outside` does, for a caller that only sometimes needs to)."""
     recorder = _grad_mode.recorder
     if recorder is not None:
         recorder.on_call(func, args, out)
-    return out
 
 
 def _constant(x: Any) -> Any:

@@ -27,10 +27,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import Scope, _recordings, current_recorder
+from ..autograd import Scope, _recordings, current_recorder, made_outside
 from ..checkpoint import read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
-from ..tensor import Tensor
+from ..tensor import Tensor, _to_array
 
 __all__ = ["IncompatibleKeys", "Module"]
 
@@ -488,4 +488,7 @@ def as_input(x: Any, dtype: Any = None) -> Tensor:
     """
     if isinstance(x, Tensor):
         return x
-    return Tensor(x, dtype=dtype)
+    data = _to_array(x, dtype)
+    if data is not x and _recordings[0]:  # a jit replay converts each new batch again
+        made_outside(_to_array, (x, dtype), data)
+    return Tensor(data, dtype=dtype)
