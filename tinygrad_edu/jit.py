@@ -1370,9 +1370,12 @@ class _Program:
 class Jit:
     """A training step recorded once and replayed as a numpy program (see :func:`jit`)."""
 
-    def __init__(self, fn: Callable[..., Any], verify: bool = False) -> None:
+    def __init__(self, fn: Callable[..., Any], verify: bool = False, announce: bool = True) -> None:
         self.fn = fn
         self.verify = verify
+        # Whether recording again (a new kind of call) is warned about; refusals always are.
+        # fit passes False: its last batch of an epoch is often smaller, as expected.
+        self.announce = announce
         self._program: _Program | None = None  # the one the last replay used
         self._programs: dict[tuple[Any, ...], _Program] = {}  # by the kind of call
         self._pending: tuple[tuple[Any, ...], list[Any]] | None = None
@@ -1441,7 +1444,8 @@ class Jit:
             return self.fn(*args)
         if self._program is not None:
             before = known.key if known is not None else self._program.key
-            self._say(f"recording the step again: {_key_change(before, key)}")
+            if self.announce:
+                self._say(f"recording the step again: {_key_change(before, key)}")
             self._programs.pop(key, None)
         if self._pending is not None and self._pending[0] != key:
             self._pending = None

@@ -260,7 +260,7 @@ def _compiled_step(model: Any, loss_fn: Any, optimizer: Any) -> Jit:
         optimizer.step()
         return loss, out
 
-    return Jit(training_step)
+    return Jit(training_step, announce=False)  # a smaller last batch is expected
 
 
 def fit(
