@@ -483,3 +483,22 @@ def test_float64_batches_for_a_float32_model_are_converted_on_every_replay():
         x, y = batch(rng, 8, cross_entropy)  # float64 x: each layer's input converted
         assert_same(m1, m2, eager(x, y), step(x, y))
     assert step.replays == 4
+
+
+def test_an_inference_step_leaves_gradients_alone():
+    model = MLP([4, 8, 3], rng=27)
+    opt = SGD(model.parameters(), lr=0.1)
+
+    @jit
+    def predict(x):
+        with no_grad():
+            return model(x).softmax(axis=-1)
+
+    x = np.random.default_rng(20).normal(size=(5, 4))
+    mse_loss(model(x), np.zeros((5, 3))).backward()  # gradients waiting for a step
+    grads = [p.grad for p in model.parameters()]
+    outs = [predict(x) for _ in range(4)]
+    assert predict.replays == 2 and all(p.grad is g for p, g in zip(model.parameters(), grads))
+    np.testing.assert_array_equal(outs[3].data, outs[0].data)
+    opt.zero_grad()
+    assert predict(x).shape == (5, 3) and predict.replays == 3

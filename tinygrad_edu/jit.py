@@ -212,6 +212,7 @@ class _Recorder:
         self.params: list[Tensor] = []
         self.param_vals: dict[int, _Val] = {}
         self.first_version: dict[int, Any] = {}
+        self.first_grad: dict[int, Any] = {}
         self.entry_grad_none: dict[int, bool] = {}
         self.ops: dict[int, int] = {}  # id(result Tensor) -> index of its event
         self.leaf_grads: dict[int, Any] = {}  # id(param) -> the .grad array a backward left
@@ -257,6 +258,7 @@ class _Recorder:
             self.params.append(t)
             self.first_version[id(t)] = None if t._version is None else t._version[0]
             self.entry_grad_none[id(t)] = self.entry.get(id(t), t.grad is None)
+            self.first_grad[id(t)] = t.grad
             self.keep.append(t)
         return v
 
@@ -400,6 +402,8 @@ class _Recorder:
                 end_grads.append(False)
             elif p.grad is self.leaf_grads.get(id(p)):
                 end_grads.append(True)
+            elif id(p) not in self.leaf_grads and p.grad is self.first_grad[id(p)]:
+                end_grads.append(None)  # a gradient the step never touched
             else:
                 raise _Unsupported(f".grad of a parameter of shape {p.shape} set by hand")
         if isinstance(result, (tuple, list)):
@@ -673,8 +677,12 @@ class _Builder:
             else:
                 self.optimizer(ev)
         end = []
+        rec = self.rec
         for k, keep in enumerate(self.info["end_grads"]):
-            if not keep:
+            p = rec.params[k]
+            # None at the end: zeroed by the step (after its backward, or from a gradient it
+            # found); a .grad the step never touched is left as it is.
+            if keep is False and (id(p) in rec.leaf_grads or not rec.entry_grad_none[id(p)]):
                 end.append(f"P{k}.grad = None")
         for line in end:
             self.emit(line, [])
@@ -905,8 +913,8 @@ class _Builder:
                            else f"a{i}.__class__ is _v{i}.__class__", f"a{i} == _v{i}"]
         for k, p in enumerate(self.rec.params):
             checks += [f"P{k}._data is w{k}", f"P{k}.requires_grad is True"]
-            if self.rec.entry_grad_none[id(p)]:
-                checks.append(f"P{k}.grad is None")
+            if self.rec.entry_grad_none[id(p)] and id(p) in self.rec.leaf_grads:
+                checks.append(f"P{k}.grad is None")  # else a replay would not add to it
         for k, (module, training) in enumerate(self.rec.modules.values()):
             self.ns[f"M{k}"] = module
             checks.append(f"M{k}.training is {training}")
