@@ -502,3 +502,17 @@ def test_an_inference_step_leaves_gradients_alone():
     np.testing.assert_array_equal(outs[3].data, outs[0].data)
     opt.zero_grad()
     assert predict(x).shape == (5, 3) and predict.replays == 3
+
+
+def test_a_leaf_made_inside_the_step_is_refused():
+    @jit
+    def step(x):
+        w = Tensor(np.ones(3), requires_grad=True)  # a new parameter every call
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    with pytest.warns(JitWarning, match=r"\(Mul\) got for its input 0 a parameter"):
+        for _ in range(3):
+            step(np.arange(3.0))
+    assert step.replays == 0

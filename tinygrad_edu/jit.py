@@ -144,7 +144,27 @@ class _Val:
         """What two recordings compare: constants (see _ConstKey), the rest by position."""
         if self.kind == "const":
             return ("const", _ConstKey(self.obj, self.by_value))
+        if self.kind == "param":  # the same tensor both times (not one made by the step)
+            return ("param", self.index, _Identity(self.obj))
         return (self.kind, self.index)
+
+
+class _Identity:
+    """Equal to another only when both hold the very same object."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __repr__(self) -> str:
+        return f"a tensor of shape {np.shape(self.obj.data)}"
 
 
 class _ConstKey:
@@ -463,9 +483,11 @@ def _what_differs(x: tuple[Any, ...], y: tuple[Any, ...]) -> str:
 
 
 def _key_text(key: Any) -> str:
-    kind, what = key
+    kind, what = key[0], key[1]
     if kind == "const":
         return f"the constant {what!r}"
+    if kind == "param":
+        return f"a parameter ({key[2]!r}, a new one each call?)"
     return {"arg": f"argument {what}", "param": f"parameter {what}"}.get(kind, f"result {what}")
 
 
