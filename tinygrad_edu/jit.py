@@ -34,8 +34,11 @@ is invisible to the recording: ``verify=True`` catches it, and a constant it mak
 data is refused by the double recording. Which losses replay with new targets on every call:
 ``mse_loss`` and ``cross_entropy`` with class indices (their targets reach the program as
 inputs); the others compute constants from their targets with numpy, and a step using them is
-refused (it runs eagerly, with a warning naming the operation). A jitted step's buffers are its
-own: do not call one step from two threads at once.
+refused (it runs eagerly, with a warning naming the operation). A Python number the step uses
+(``x * scale``) is part of the program: if it may change, pass it as an argument (arguments
+that are numbers are guarded by value) or keep it in an optimiser's hyper-parameters, which are
+read on every call. A jitted step's buffers are its own: do not call one step from two threads
+at once.
 
 Example:
     >>> import numpy as np
