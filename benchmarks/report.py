@@ -182,6 +182,9 @@ def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
         | W1 (ms/step) | 0.04 | 0.08 | 2.00× | ≤ 2.5× numpy | yes |
     """
     head = ["workload", "numpy", "ours", "ratio", "target", "met"]
+    with_jit = any(row.get("jit") for row in workloads.values())
+    if with_jit:
+        head.append("jit (≤ 1× numpy)")
     if with_torch:
         head.append("torch")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -194,6 +197,10 @@ def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
             row["target"]["text"],
             ("yes" if row["met"] else "**no**") + _versus_torch(row),
         ]
+        if with_jit:
+            jitted = row.get("jit")
+            cells.append("—" if not jitted else f"{_number(jitted['median'])} "
+                         f"({row['jit_ratio']:.2f}×, {'yes' if row['jit_met'] else '**no**'})")
         if with_torch:
             torch = row.get("torch")
             if torch is None:

@@ -7,7 +7,8 @@
 A run first checks every workload (:mod:`benchmarks.agreement`): ours against the numpy
 reference, and torch too when it is measured. If ours disagrees, nothing is timed and the run
 exits with status 2; a disagreeing torch only loses its column for that workload. Then each
-workload is timed (numpy reference, ours, torch interleaved, :mod:`benchmarks.timing`), W3's peak
+workload is timed (numpy reference, ours, the jit-compiled step of :mod:`benchmarks.jitted` on
+W1-W4, torch interleaved, :mod:`benchmarks.timing`), W3's peak
 traced memory per step is measured, and the report (:mod:`benchmarks.report`) is printed to
 standard output; progress goes to standard error. Missing a target is reported, not an error,
 unless ``--strict`` is given (then the exit status is 1).
@@ -40,6 +41,7 @@ from typing import Any
 from tinygrad_edu.errors import InvalidArgumentError
 
 from .agreement import Agreement, AgreementError, check_chain, check_mlp, require
+from .jitted import JitChain, JitMLP
 from .numpy_reference import NumpyChain, NumpyCNN, NumpyMLP
 from .ours import EngineChain, EngineCNN, EngineMLP
 from .report import environment, format_report, format_table, write_json
@@ -62,6 +64,11 @@ __all__ = ["DEFAULT_JSON", "FULL", "QUICK", "Settings", "main", "run_suite"]
 
 DEFAULT_JSON = Path(__file__).with_name("results.json")
 _MIB = 1024.0 * 1024.0
+
+# The goal of the compiled step (tinygrad_edu.jit): at most the numpy reference's time, on every
+# workload but the deep chain (a 100,000-operation program is not what jit is for).
+JIT_TARGET = {"kind": "ratio_at_most", "value": 1.0, "text": "≤ 1× numpy"}
+JIT_CHECK_STEPS = 5  # two recordings, then replays
 
 
 @dataclass(frozen=True)
@@ -221,6 +228,8 @@ def _row(
     ratio = ours_value / numpy_value
     torch = stats.get("torch")
     vs_torch = None if torch is None else ours_value / torch["median"]
+    jitted = stats.get("jit")
+    jit_ratio = None if jitted is None else jitted["median"] / numpy_value
     return {
         "title": title,
         "unit": unit,
@@ -233,6 +242,10 @@ def _row(
         "ours_to_torch": vs_torch,
         "target": target,
         "met": _met(target, ours_value, ratio, vs_torch),
+        "jit": jitted,
+        "jit_ratio": jit_ratio,
+        "jit_target": None if jitted is None else JIT_TARGET,
+        "jit_met": None if jit_ratio is None else jit_ratio <= JIT_TARGET["value"],
     }
 
 
@@ -377,6 +390,13 @@ def run_suite(
             specs, problems, "ours", EngineMLP, EngineChain, steps, EngineCNN
         )
         require(list(ours_checks.values()))
+        jit_specs = {
+            k: s for k, s in specs.items() if k != "chain" and not isinstance(s, CNNWorkload)
+        }
+        log(f"checking jit against the numpy reference on {', '.join(jit_specs) or 'nothing'}")
+        jit_steps = max(steps, JIT_CHECK_STEPS)
+        jit_checks = _check_all(jit_specs, problems, "jit", JitMLP, JitChain, jit_steps)
+        require(list(jit_checks.values()))
         torch_checks: dict[str, Agreement] = {}
         if torch is not None:
             log("checking torch against the numpy reference")
@@ -389,7 +409,8 @@ def run_suite(
             problem = problems[key]
             torch_ok = key in torch_checks and torch_checks[key].ok
             torch_note = None if torch is None or torch_ok else "disagrees"
-            log(f"{key}: timing numpy, ours" + (", torch" if torch_ok else ""))
+            log(f"{key}: timing numpy, ours" + (", jit" if key in jit_specs else "")
+                + (", torch" if torch_ok else ""))
             if isinstance(spec, CNNWorkload):
                 impls = {"numpy": NumpyCNN(spec, problem), "ours": EngineCNN(spec, problem)}
                 if torch_ok:
@@ -399,6 +420,7 @@ def run_suite(
                 impls: dict[str, Any] = {
                     "numpy": NumpyMLP(spec, problem),
                     "ours": EngineMLP(spec, problem),
+                    "jit": JitMLP(spec, problem),
                 }
                 if torch_ok:
                     impls["torch"] = TorchMLP(spec, problem)
@@ -408,6 +430,8 @@ def run_suite(
                     "numpy": NumpyChain(spec.n_ops, problem),
                     "ours": EngineChain(spec.n_ops, problem),
                 }
+                if key in jit_specs:
+                    impls["jit"] = JitChain(spec.n_ops, problem)
                 if torch_ok:
                     impls["torch"] = TorchChain(spec.n_ops, problem)
                 rows.update(_time_chain(spec, impls, settings, torch_note))
@@ -421,6 +445,7 @@ def run_suite(
         "agreement": {
             key: {
                 "ours": check.as_dict(),
+                "jit": jit_checks[key].as_dict() if key in jit_checks else None,
                 "torch": torch_checks[key].as_dict() if key in torch_checks else None,
             }
             for key, check in ours_checks.items()
@@ -513,6 +538,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = write_json(results, args.json)
     _stderr(f"results written to {path}")
     missed = [k for k, row in results["workloads"].items() if not row["met"]]
+    rows = results["workloads"].items()
+    missed += [f"{k} (jit)" for k, row in rows if row.get("jit_met") is False]
     if missed:
         _stderr(f"targets not met: {', '.join(missed)}")
     return 1 if args.strict and missed else 0

@@ -113,7 +113,7 @@ def on_spiral(epochs: int) -> dict[str, History]:
         model = MLP([2, 64, 64, 3], activation="relu", rng=0)  # the same start for everyone
         loader = DataLoader(X, y, batch_size=32, rng=0)  # and the same batches
         histories[name] = fit(model, cross_entropy, make(model.parameters()), loader,
-                              epochs=epochs, progress=False)
+                              epochs=epochs, progress=False, jit=True)
         accs[name] = accuracy(model, X, y)
         per_epoch = histories[name].metric("accuracy")
         reached[name] = next((i + 1 for i, a in enumerate(per_epoch) if a >= 0.95), None)

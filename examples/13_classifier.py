@@ -59,7 +59,7 @@ def spiral(epochs: int) -> tuple[MLP, np.ndarray, np.ndarray, History]:
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     schedule = DelayedInverseDecay(opt, tau=20)  # constant for 20 epochs, then ~1/t
     history = fit(model, cross_entropy, opt, loader, epochs=epochs, val_data=(X_val, y_val),
-                  scheduler=schedule, progress=False)
+                  scheduler=schedule, progress=False, jit=True)
     train_acc, val_acc = accuracy(model, X_train, y_train), accuracy(model, X_val, y_val)
     print(f"   {epochs} epochs of SGD (alpha0 = 0.1, mu = 0.9, alpha0 tau / max(t, tau)): "
           f"training accuracy {train_acc:.3f}, validation accuracy {val_acc:.3f}")
@@ -87,7 +87,7 @@ def digits(epochs: int, fast: bool) -> tuple[History, np.ndarray, np.ndarray, np
     opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
     history = fit(model, cross_entropy, opt, DataLoader(X_train, y_train, 32, rng=0),
                   epochs=epochs, val_data=(X_val, y_val),
-                  scheduler=DelayedInverseDecay(opt, tau=5), progress=False)
+                  scheduler=DelayedInverseDecay(opt, tau=5), progress=False, jit=True)
     test_acc = accuracy(model, X_test_std, y_test)
     print(f"   {len(y_train)} training images, {epochs} epochs: "
           f"test accuracy {test_acc:.3f} on {len(y_test)} images never seen")

@@ -373,8 +373,17 @@ def test_suite_reports_every_workload_in_json_and_markdown(tmp_path, capsys):
     assert rows["chain"]["title"].startswith("deep chain of 400 ops")
     assert results["meta"]["mode"] == "quick" and results["meta"]["settings"]["chain_ops"] == 400
     assert all(a["ours"]["ok"] for a in results["agreement"].values())
+    # The compiled step: checked and timed on W1-W4, beside ours, against its own goal.
+    for key in ("W1", "W2", "W3", "W4"):
+        assert results["agreement"][key]["jit"]["ok"]
+        assert rows[key]["jit"]["calls"] == expected_calls[key]
+        assert rows[key]["jit_ratio"] == pytest.approx(
+            rows[key]["jit"]["median"] / rows[key]["numpy"]["median"])
+        assert isinstance(rows[key]["jit_met"], bool)
+    assert rows["chain"]["jit"] is None and results["agreement"]["chain"]["jit"] is None
     table = results["table"]
-    assert table.splitlines()[0] == "| workload | numpy | ours | ratio | target | met |"
+    assert table.splitlines()[0] == (
+        "| workload | numpy | ours | ratio | target | met | jit (≤ 1× numpy) |")
     assert len(table.splitlines()) == 2 + 7
     assert "≤ 2.5× numpy" in table and "≤ 3 µs/op" in table and "< 1 s" in table
     assert rows["W3_memory"]["target"]["text"] == "≤ 1.3× numpy"

@@ -213,6 +213,17 @@ def test_mse_gradcheck(shape, data):
         assert strict_gradcheck(lambda y, t, r=reduction: mse_loss(y, t, reduction=r), [y, t])
 
 
+def test_mse_mean_second_derivatives_through_the_fused_node():
+    # d2L/dy2 = 2/n I, d2L/dy dt = -2/n I: gradgradcheck and the exact Hessian.
+    y = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True)
+    t = Tensor(np.array([[1.0, 0.0], [-1.0, 0.5]]), requires_grad=True)
+    assert gradgradcheck(lambda y, t: mse_loss(y, t), [y, t])
+    from tinygrad_edu.functional import hessian
+
+    h = hessian(lambda y: mse_loss(y, t.data), y.data)
+    np.testing.assert_allclose(h.reshape(4, 4), np.eye(4) * 2 / 4, rtol=1e-12)
+
+
 def test_mse_refuses_an_n_target_against_n_by_1_predictions():
     pred = Tensor.zeros(4, 1)
     with pytest.raises(ShapeError) as info:

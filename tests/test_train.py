@@ -209,3 +209,49 @@ def test_accuracy_errors():
 def test_evaluate_regression_has_no_accuracy():
     loss, acc = evaluate(Line(2.0), mse, X, Y)
     assert loss == 0.0 and acc is None
+
+
+# ----------------------------------------------------------------------------- fit(jit=True)
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_fit_with_jit_gives_the_same_history_as_eager(kind):
+    from tinygrad_edu.data import DataLoader
+    from tinygrad_edu.losses import cross_entropy, mse_loss
+    from tinygrad_edu.nn import MLP
+    from tinygrad_edu.optim import Adam
+    from tinygrad_edu.optim.schedules import StepDecay
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(70, 4)).astype(np.float32)  # 70 = 4 batches of 16 and one of 6
+    y = (X[:, 0] > 0).astype(int) if kind == "classification" else X[:, :2] * 2.0
+    loss_fn = cross_entropy if kind == "classification" else mse_loss
+
+    def train(jit):
+        model = MLP([4, 12, 2], activation="tanh", rng=1)
+        opt = Adam(model.parameters(), lr=0.05)
+        loader = DataLoader(X, y.astype(np.float32) if kind == "regression" else y,
+                            batch_size=16, rng=2)
+        history = fit(model, loss_fn, opt, loader, epochs=4, val_data=(X, y),
+                      scheduler=StepDecay(opt, 2, 0.5), progress=False, jit=jit)
+        return history, model
+
+    (eager, m1), (compiled, m2) = train(False), train(True)
+    assert compiled.losses == eager.losses and len(eager.losses) == 20
+    assert compiled.epochs == eager.epochs
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(q.data, p.data)
+
+
+def test_fit_with_jit_stops_on_a_nan_loss_before_the_update():
+    from tinygrad_edu.losses import mse_loss
+    from tinygrad_edu.nn import Linear
+    from tinygrad_edu.optim import SGD
+
+    X = np.ones((4, 2), np.float32)
+    batches = [(X, np.ones((4, 1), np.float32))] * 3 + [(X, np.full((4, 1), np.nan, np.float32))]
+    model = Linear(2, 1, rng=0)
+    with pytest.warns(TrainingWarning, match="became nan at epoch 1, step 4"):
+        history = fit(model, mse_loss, SGD(model.parameters(), lr=0.1), batches, epochs=1,
+                      progress=False, jit=True)
+    assert len(history.losses) == 3 and np.isfinite(model.weight.data).all()

@@ -27,6 +27,7 @@ from .errors import (
     ShapeError,
     TinygradEduError,
 )
+from .jit import jit
 
 __version__ = "0.1.0"
 
@@ -50,6 +51,7 @@ __all__ = [
     "enable_grad",
     "get_default_dtype",
     "is_grad_enabled",
+    "jit",
     "no_grad",
     "set_default_dtype",
 ]

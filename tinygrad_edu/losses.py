@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import scoped
+from .autograd import current_recorder, outside, scoped
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
 
@@ -257,6 +257,21 @@ def _kept_indices(
     return _class_indices(kept, n_classes, op), ~ignored
 
 
+def _indices_none_ignored(
+    values: np.ndarray, n_classes: int, ignore_index: Any, op: str
+) -> np.ndarray:
+    """The class indices of a batch in a jitted step, which has no mask for ignored labels:
+    a batch holding ``ignore_index`` is refused (run that step without jit)."""
+    idx, keep = _kept_indices(values, n_classes, ignore_index, op)
+    if keep is not None:
+        raise InvalidArgumentError(
+            f"{op}: a jitted step cannot take labels equal to ignore_index={ignore_index} "
+            f"({int((~keep).sum())} in this batch): its program has no mask for them. Call the "
+            "step without jit, or drop those samples."
+        )
+    return idx
+
+
 def _reduce_kept(loss: Tensor, keep: np.ndarray | None, reduction: str, op: str) -> Tensor:
     """``_reduce`` over the positions that count: ignored ones give 0 and leave the mean's
     denominator, as in PyTorch."""
@@ -319,6 +334,8 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     pred = _as_tensor(pred, op, "pred")
     target = _as_tensor(target, op, "target", like=pred)
     _check_same_shape(pred.shape, target.shape, op, "pred and target")
+    if reduction == "mean" and pred.size:  # the usual training loss: one fused node
+        return ops.MeanSquaredError.apply(pred, target)
     diff = pred - target
     return _reduce(diff * diff, reduction, op)
 
@@ -387,18 +404,23 @@ def cross_entropy(
     eps = _label_smoothing(label_smoothing, op)
     logits = _as_tensor(logits, op, "logits")
     _check_class_logits(logits, op, "logits")
-    values = _labels_array(labels, op)
+    # outside(): a jit replay converts and checks each new batch's labels again.
+    values = outside(_labels_array, labels, op)
     z = _classes_last(logits)
     batch, n_classes = z.shape[:-1], z.shape[-1]
     keep = None
     if values.shape == batch:
-        idx, keep = _kept_indices(values, n_classes, ignore_index, op)
+        if current_recorder() is None:
+            idx, keep = _kept_indices(values, n_classes, ignore_index, op)
+        else:  # a jit recording: every replay checks its batch's labels again
+            idx = outside(_indices_none_ignored, values, n_classes, ignore_index, op)
         if eps:  # the smoothed target is a distribution: the probability case below
             q = np.full(z.shape, eps / n_classes, dtype=logits.dtype)
             np.put_along_axis(q, idx[..., None], 1 - eps + eps / n_classes, axis=-1)
             per_sample = -(z.log_softmax(axis=-1) * q).sum(axis=-1)
         elif z.ndim >= 2:  # the common case, one fused operation: softmax - onehot
-            rows = ops.SoftmaxCrossEntropy.apply(_rows(z), labels=idx.reshape(-1))
+            flat = idx if idx.ndim == 1 else idx.reshape(-1)
+            rows = ops.SoftmaxCrossEntropy.apply(_rows(z), labels=flat)
             per_sample = rows if z.ndim == 2 else rows.reshape(batch)
         else:
             per_sample = -_pick(z.log_softmax(axis=-1), idx)

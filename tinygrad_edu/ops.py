@@ -837,6 +837,28 @@ class SoftmaxCrossEntropy(Function):
         return (p - onehot) * g.reshape((-1, 1))
 
 
+class MeanSquaredError(Function):
+    """L = (1/n) sum_i (y_i - t_i)^2 over all n elements: ``mse_loss``'s mean as one node.
+
+    One node instead of four (Sub, Mul, Sum, Div): W1's eager step went from 0.173 to 0.133 ms
+    (3.15-3.72x -> 2.89x of the numpy reference, two interleaved runs each). The value and the
+    gradient are computed in the order the four nodes would, so they have the same bits.
+
+    VJP: dL/dy = 2 g (y - t) / n,  dL/dt = -2 g (y - t) / n
+    """
+
+    def forward(self, y, t):
+        self.diff = y - t
+        return np.asarray((self.diff * self.diff).sum() / self.diff.size)
+
+    def backward(self, g, out, y, t):
+        # Recorded (create_graph=True): y - t again, as a recorded operation.
+        d = y - t if isinstance(y, Tensor) or isinstance(t, Tensor) else self.diff
+        s = g / d.size * d
+        gy = s + s  # (g/n) d + (g/n) d: the product's two VJPs, added
+        return gy, (-gy if self.needs_input_grad[1] else None)
+
+
 # ----------------------------------------------------------------------------- reductions
 
 

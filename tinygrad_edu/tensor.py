@@ -808,7 +808,8 @@ class Tensor:
     def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
         other = other.data if isinstance(other, Tensor) else _operand(other, self)
         try:
-            return Tensor(ufunc(self.data, other), dtype=np.bool_)
+            # outside(): a jit replay compares the new values (a mask is not a constant).
+            return Tensor(autograd.outside(ufunc, self.data, other), dtype=np.bool_)
         except ValueError as exc:
             symbol = _COMPARISON_SYMBOLS[ufunc]
             raise ShapeError(
@@ -1564,7 +1565,8 @@ class Tensor:
     @staticmethod
     def where(cond: Any, a: Any, b: Any) -> Tensor:
         """``a`` where ``cond`` is true, else ``b`` (broadcast together); ``cond`` is constant."""
-        mask = np.asarray(cond.data if isinstance(cond, Tensor) else cond).astype(bool)
+        # copy=False: a boolean mask stays the array a jit recording knows (see jit.py).
+        mask = np.asarray(cond.data if isinstance(cond, Tensor) else cond).astype(bool, copy=False)
         return _as_tensor(ops.Where.apply(_real(a, "where"), _real(b, "where"), cond=mask))
 
     @staticmethod

@@ -21,8 +21,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write
-from .autograd import no_grad
+from .autograd import no_grad, outside
 from .errors import InvalidArgumentError, ShapeError, TinygradEduError
+from .jit import Jit
 from .tensor import Tensor
 
 __all__ = ["History", "TrainingWarning", "accuracy", "evaluate", "fit", "predict", "write_json"]
@@ -223,6 +224,36 @@ def evaluate(model: Any, loss_fn: Any, X: Any, y: Any) -> tuple[float, float | N
     return loss, acc
 
 
+class _NonFiniteLoss(Exception):
+    """Raised inside a compiled step before its update, as fit stops before it eagerly."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+def _check_finite_loss(loss: np.ndarray) -> np.ndarray:
+    value = float(loss)
+    if not math.isfinite(value):
+        raise _NonFiniteLoss(value)
+    return loss
+
+
+def _compiled_step(model: Any, loss_fn: Any, optimizer: Any) -> Jit:
+    """fit's step as one function for jit: forward, loss, the finite check, update."""
+
+    def training_step(xb: Any, yb: np.ndarray) -> tuple[Tensor, Tensor]:
+        out = model(xb if isinstance(xb, Tensor) else Tensor(xb))
+        loss = loss_fn(out, yb)
+        outside(_check_finite_loss, loss.data)  # on every replay too, before the update
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, out
+
+    return Jit(training_step, announce=False)  # a smaller last batch is expected
+
+
 def fit(
     model: Any,
     loss_fn: Any,
@@ -232,6 +263,7 @@ def fit(
     val_data: tuple[Any, Any] | None = None,
     scheduler: Any = None,
     progress: bool = True,
+    jit: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader``; return the :class:`History`.
 
@@ -253,6 +285,9 @@ def fit(
         val_data: ``(X_val, y_val)`` evaluated after every epoch.
         scheduler: a learning-rate schedule stepped once per epoch.
         progress: show a tqdm progress bar with the live loss and accuracy.
+        jit: compile the training step with :func:`tinygrad_edu.jit` (recorded on the first
+            steps, then replayed as a numpy program): the same History, faster on small
+            models. A step jit cannot replay runs eagerly, with a warning saying why.
 
     Example:
         >>> import numpy as np
@@ -277,6 +312,7 @@ def fit(
         raise InvalidArgumentError(f"fit: epochs must be a positive integer; got {epochs!r}")
     _check_fit_arguments(model, loss_fn, optimizer, loader, val_data, scheduler)
     create_graph = type(optimizer).__name__ == "Newton"  # it differentiates the gradient
+    compiled = _compiled_step(model, loss_fn, optimizer) if jit and not create_graph else None
     history = History()
     total = epochs * len(loader) if hasattr(loader, "__len__") else None
     bar = tqdm(total=total, disable=not progress, unit="step", dynamic_ncols=True)
@@ -290,9 +326,16 @@ def fit(
             loss_sum, correct, seen, classification = 0.0, 0, 0, True
             for step, (xb, yb) in enumerate(loader, start=1):
                 yb = yb.data if isinstance(yb, Tensor) else np.asarray(yb)
-                out = model(xb if isinstance(xb, Tensor) else Tensor(xb))
-                loss = loss_fn(out, yb)
-                value = float(loss.item())
+                if compiled is not None:  # the whole step, the update included
+                    try:
+                        loss, out = compiled(xb if isinstance(xb, Tensor) else np.asarray(xb), yb)
+                        value = float(loss.item())
+                    except _NonFiniteLoss as stop:
+                        value = stop.value
+                else:
+                    out = model(xb if isinstance(xb, Tensor) else Tensor(xb))
+                    loss = loss_fn(out, yb)
+                    value = float(loss.item())
                 if not math.isfinite(value):
                     history.stop_reason = (
                         f"the training loss became {value} at epoch {epoch}, step {step}; "
@@ -302,9 +345,10 @@ def fit(
                     )
                     warnings.warn(history.stop_reason, TrainingWarning, stacklevel=2)
                     return history
-                optimizer.zero_grad()
-                loss.backward(create_graph=create_graph)
-                optimizer.step()
+                if compiled is None:
+                    optimizer.zero_grad()
+                    loss.backward(create_graph=create_graph)
+                    optimizer.step()
                 history.losses.append(value)
                 loss_sum += value * len(yb)
                 seen += len(yb)

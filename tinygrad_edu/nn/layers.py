@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..autograd import outside
 from ..checks import finite_number, positive_int
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, get_default_dtype
@@ -369,9 +370,8 @@ class BatchNorm1d(Module):
         var = x.var(axis=0)
         x_hat = (x - mean) / (var + self.eps).sqrt()
         m = self.momentum
-        # In place, so the buffers stay the arrays that load_state_dict fills.
-        self.running_mean[...] = (1 - m) * self.running_mean + m * mean.data
-        self.running_var[...] = (1 - m) * self.running_var + m * var.data * (n / (n - 1))
+        # outside(): a jit replay updates the running statistics too.
+        outside(_update_running, self.running_mean, self.running_var, mean.data, var.data, m, n)
         return self.weight * x_hat + self.bias
 
     def extra_repr(self) -> str:
@@ -382,6 +382,22 @@ class BatchNorm1d(Module):
 
 
 # ----------------------------------------------------------------------------- Dropout
+
+
+def _update_running(
+    running_mean: np.ndarray, running_var: np.ndarray, mean: np.ndarray, var: np.ndarray,
+    m: float, n: int,
+) -> None:
+    """BatchNorm's running statistics, updated in place (the buffers stay the arrays that
+    load_state_dict fills); the variance unbiased, as PyTorch's."""
+    running_mean[...] = (1 - m) * running_mean + m * mean
+    running_var[...] = (1 - m) * running_var + m * var * (n / (n - 1))
+
+
+def _dropout_scale(rng: np.random.Generator, shape: tuple[int, ...], p: float, dtype: Any) -> Any:
+    """The inverted-dropout factors: 0 with probability p, else 1 / (1 - p)."""
+    keep = rng.random(shape) >= p
+    return (keep / (1.0 - p)).astype(dtype)
 
 
 class Dropout(Module):
@@ -419,8 +435,8 @@ class Dropout(Module):
         x = as_input(x)
         if not self.training or self.p == 0.0:
             return x
-        keep = self.rng.random(x.shape) >= self.p
-        return x * (keep / (1.0 - self.p)).astype(x.dtype)
+        # outside(): a jit replay draws a new mask each call (an input, not a constant).
+        return x * outside(_dropout_scale, self.rng, x.shape, self.p, x.dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -28,10 +28,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import Scope
+from ..autograd import Scope, _recordings, current_recorder, made_outside
 from ..checkpoint import Entry, read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
-from ..tensor import Tensor
+from ..tensor import Tensor, _to_array
 from . import architecture
 
 __all__ = ["IncompatibleKeys", "Module"]
@@ -147,6 +147,10 @@ class Module:
         return mimebundle(self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _recordings[0]:  # a jit recording guards its replays on this module's train/eval mode
+            recorder = current_recorder()
+            if recorder is not None:
+                recorder.on_module(self)
         # The scope lets drawings collapse this call into one box named after the class.
         with Scope(type(self).__name__):
             return self.forward(*args, **kwargs)
@@ -622,4 +626,7 @@ def as_input(x: Any, dtype: Any = None) -> Tensor:
     """
     if isinstance(x, Tensor):
         return x
-    return Tensor(x, dtype=dtype)
+    data = _to_array(x, dtype)
+    if data is not x and _recordings[0]:  # a jit replay converts each new batch again
+        made_outside(_to_array, (x, dtype), data)
+    return Tensor(data, dtype=dtype)

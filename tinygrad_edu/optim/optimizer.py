@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd import current_recorder, no_grad
 from ..checkpoint import Entry, read_npz, write_npz
 from ..errors import CheckpointError, DTypeError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
@@ -280,6 +280,9 @@ class Optimizer:
         owner = f"{type(self).__name__}.step"
         work = self._gradients("step")
         spec = self._state_spec(self._hyper())
+        recorder = current_recorder()
+        if recorder is not None:  # a jit recording: its replay repeats this update
+            recorder.on_optimizer_step(self, work)
         updates = []
         with no_grad():
             for i, w, g in work:
