@@ -364,7 +364,7 @@ def test_the_program_is_readable_numpy():
     assert "    np.matmul(d0, w0T_1, out=b0)" in lines  # x W^T into a buffer
     assert "    np.add(b0, w1, out=b0)" in lines  # the bias added in place
     assert "    np.maximum(b0, 0, out=b0)" in lines  # ReLU over its own input
-    assert any(" = class_indices_" in line for line in lines)  # the labels checked again
+    assert any(" = indices_none_ignored_" in line for line in lines)  # the labels checked again
     assert "    P0.grad = t" in "\n".join(lines)  # dL/dW1, a new small array
     assert "    np.subtract(w0, sgd" in "\n".join(lines)  # SGD in place
     assert lines[-1].startswith("    return _own(")  # the loss, a new array each call
@@ -516,3 +516,26 @@ def test_a_leaf_made_inside_the_step_is_refused():
         for _ in range(3):
             step(np.arange(3.0))
     assert step.replays == 0
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_replayed_sgd_step_with_a_non_finite_gradient_changes_nothing(momentum):
+    # As eager SGD.step: all or nothing, even when the update is inlined in the program.
+    model = MLP([5, 8, 3], activation="tanh", rng=3)
+    opt = SGD(model.parameters(), lr=0.1, momentum=momentum)
+    step = jit(training_step(model, opt, mse_loss))
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        step(*batch(rng, 16, mse_loss))
+    assert step.replays >= 1
+    before = [p.data.copy() for p in model.parameters()]
+    velocity = [{k: v.copy() for k, v in s.items()} for s in opt.state]
+    x, y = batch(rng, 16, mse_loss)
+    y[0, 0] = np.inf  # a target of inf: every gradient of the step is inf or NaN
+    with pytest.raises(InvalidArgumentError, match="inf or NaN; nothing was changed"):
+        step(x, y)
+    for p, old in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, old)
+    for s, old in zip(opt.state, velocity):
+        for k in old:
+            np.testing.assert_array_equal(s[k], old[k])

@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["finite_number", "int_pair", "is_int", "positive_int"]
+__all__ = ["all_finite", "finite_number", "int_pair", "is_int", "positive_int"]
 
 
 def is_int(n: Any) -> bool:
@@ -59,3 +59,23 @@ def int_pair(value: Any, op: str, name: str, low: int) -> tuple[int, int]:
             f"{op}: {name} must be an integer >= {low} or a pair of them; got {value!r}"
         )
     return int(pair[0]), int(pair[1])
+
+
+_CHUNK = 1 << 16  # elements checked at once: the check's temporary stays small (64 KiB)
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every element is finite, checked in chunks so that a large weight matrix
+    needs no temporary array of its own size.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu.checks import all_finite
+        >>> all_finite(np.ones(3)), all_finite(np.array([1.0, np.nan]))
+        (True, False)
+    """
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, _CHUNK):
+        if not np.isfinite(flat[start : start + _CHUNK]).all():
+            return False
+    return True

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..autograd import current_recorder, no_grad
 from ..checkpoint import Entry, read_npz, write_npz
+from ..checks import all_finite
 from ..errors import CheckpointError, DTypeError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
 
@@ -301,7 +302,7 @@ class Optimizer:
                         f"{w.shape}): {exc}; nothing was changed"
                     ) from None
                 for what, value in (("its new value", new_w), *state.items()):
-                    if value.dtype.kind == "f" and not _all_finite(value):
+                    if value.dtype.kind == "f" and not all_finite(value):
                         raise InvalidArgumentError(
                             f"{owner}: the step would make {what} of parameter {i} (shape "
                             f"{w.shape}) inf or NaN; nothing was changed. Is the gradient "
@@ -613,19 +614,6 @@ class Optimizer:
             bufs = [np.empty_like(w) for _ in range(self._n_scratch)]
             self._scratch[i] = bufs
         return bufs
-
-
-_CHUNK = 1 << 16  # elements checked at once: the check's temporary stays small (64 KiB)
-
-
-def _all_finite(a: np.ndarray) -> bool:
-    """Whether every element is finite, checked in chunks so that a large weight matrix
-    needs no temporary array of its own size."""
-    flat = a.reshape(-1)
-    for start in range(0, flat.size, _CHUNK):
-        if not np.isfinite(flat[start : start + _CHUNK]).all():
-            return False
-    return True
 
 
 def _describe(value: Any) -> str:

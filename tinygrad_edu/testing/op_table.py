@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ..losses import cross_entropy
+from ..losses import cross_entropy, mse_loss
 from ..tensor import Tensor
 from . import strategies as tst
 
@@ -412,6 +412,13 @@ def _cross_entropy_case(draw: st.DrawFn) -> Case:
     return Case((draw(tst.arrays((n, c))),), {"labels": labels})
 
 
+@st.composite
+def _same_shape_pair(draw: st.DrawFn) -> Case:
+    """Predictions and targets of one shape: the fused mean squared error."""
+    shape = draw(tst.shapes(min_dims=1, max_dims=2))
+    return Case((draw(tst.arrays(shape)), draw(tst.arrays(shape))))
+
+
 _SPECS = [
     # ------------------------------------------------------------------ arithmetic
     OpSpec("add", lambda a, b: a + b, np.add, _binary()),
@@ -646,6 +653,12 @@ _SPECS = [
         lambda x, labels: cross_entropy(x, labels),
         _cross_entropy_ref,
         _cross_entropy_case(),
+    ),
+    OpSpec(
+        "mse_loss",
+        lambda pred, target: mse_loss(pred, target),
+        lambda pred, target: np.mean((pred - target) ** 2),
+        _same_shape_pair(),
     ),
 ]
 
