@@ -75,14 +75,16 @@ def all_finite(a: np.ndarray) -> bool:
         (True, False)
     """
     flat = a.reshape(-1)
+    if flat.size <= _CHUNK:
+        return bool(np.isfinite(flat).all())
     if flat.dtype.kind == "f" and flat.dtype.itemsize >= 4:
         # The sum of squares is finite only if every element is (a NaN or an inf makes it
         # NaN or inf; squares cannot cancel): one BLAS dot, twice as fast as isfinite in
-        # chunks on W3's weight gradient (0.057 vs 0.119 ms). Only when it overflows from
-        # finite values are the elements looked at one by one.
-        with np.errstate(all="ignore"):
-            if np.isfinite(np.vdot(flat, flat)):
-                return True
+        # chunks on W3's weight gradient (0.057 vs 0.119 ms), and BLAS raises no numpy
+        # floating-point error. Only when it overflows from finite values are the elements
+        # looked at one by one.
+        if np.isfinite(np.vdot(flat, flat)):
+            return True
     for start in range(0, flat.size, _CHUNK):
         if not np.isfinite(flat[start : start + _CHUNK]).all():
             return False
