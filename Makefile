@@ -19,6 +19,7 @@ demo: $(STAMP)
 # The everyday suite: everything but the tests marked slow (under three minutes on two cores).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/isort --check --quiet .
 	$(PY) -m pytest -n 2 -q -m "not slow and not browser"
 
 # Only the slow tests (CI runs them after `make test`); pytest's 5 means none is marked yet.
@@ -78,6 +79,7 @@ examples: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/isort --check --quiet .
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -10,8 +10,6 @@ Example:
     [[0.0, 0.0]]
 """
 
-# tensor first: it defines Tensor, then imports the engine and the operations that use it.
-from .tensor import Tensor, get_default_dtype, set_default_dtype  # isort: skip
 from .autograd import Function, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .errors import (
     AnomalyError,
@@ -28,6 +26,7 @@ from .errors import (
     TinygradEduError,
 )
 from .jit import jit
+from .tensor import Tensor, get_default_dtype, set_default_dtype
 
 __version__ = "0.1.0"
 

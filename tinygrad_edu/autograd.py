@@ -26,13 +26,26 @@ import os
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .broadcast import unbroadcast
 from .errors import AnomalyError, BackwardError, DTypeError, InPlaceError, ShapeError
-from .tensor import Tensor, _clock, _last_change
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+else:
+    # The Tensor class, given to the engine by tensor.py when it is defined (see
+    # register_tensor_type): the engine never imports tensor.py, so nothing imports in a cycle.
+    Tensor = None
+
+# One clock numbers both events the engine must order: recording an operation (its Function
+# takes the next number, and creation order is a topological order of the graph) and changing
+# a tensor's data in place (the tensor's version takes the next number). An operation whose
+# number is below an input's version recorded that input before it changed.
+clock = itertools.count(1)
+last_change = [0]  # the number of the most recent in-place change anywhere
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -146,7 +159,14 @@ class detect_anomaly:  # noqa: N801  (PyTorch's spelling)
 # How many detect_anomaly blocks are open in any thread: while none is, operations skip
 # reading their thread's anomaly flag.
 _anomaly_threads = [0]
-_new_tensor = Tensor.__new__
+_new_tensor: Any = None  # Tensor.__new__, once the Tensor class is registered
+
+
+def register_tensor_type(cls: type) -> None:
+    """Tell the engine which class its results are (tensor.py calls this once, for Tensor)."""
+    global Tensor, _new_tensor
+    Tensor = cls
+    _new_tensor = cls.__new__
 # How many jit recordings run in any thread (see jit.py): while none does, operations skip
 # reading their thread's recorder.
 _recordings = [0]
@@ -460,7 +480,7 @@ class Function:
             fn.arrays = tuple(arrays)
             fn.needs_input_grad = tuple(needs)
             fn.scope = mode.scope
-            fn.seq = next(_clock)
+            fn.seq = next(clock)
             out.requires_grad = True
             out._ctx = fn
         else:
@@ -697,7 +717,7 @@ def _run_backward(
                 _accumulate_leaf(node, g, create_graph, owned.pop(node, False))
             if fn is None:
                 continue
-            if fn.seq < _last_change[0]:  # something changed in place since: was it ours?
+            if fn.seq < last_change[0]:  # something changed in place since: was it ours?
                 _check_unmodified(node, fn)
             if create_graph:
                 in_grads = fn.backward(g, node, *fn.inputs)

@@ -100,6 +100,7 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd
 from . import tensor as _tensor_module
 from .autograd import Function, _grad_mode, _recordings, _run_backward
 from .broadcast import unbroadcast
@@ -840,7 +841,7 @@ class _Builder:
         # Tensor._bump_version for every parameter, with one stamp: the recording made each
         # parameter's version cell already. ~0.06 us less per parameter (0.13 -> 0.07 us),
         # 0.5% of W1's step: kept because it is also the shorter program to read.
-        self.ns.update(_clock=_tensor_module._clock, _last_change=_tensor_module._last_change)
+        self.ns.update(_clock=autograd.clock, _last_change=autograd.last_change)
         self.emit("stamp = _last_change[0] = next(_clock)", [])
         for _, v in items:
             self.emit(f"P{v.index}._version[0] = stamp", [])

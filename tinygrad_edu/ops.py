@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd
 from .autograd import Function
-from .tensor import Tensor
 
 BROADCAST = (
     "numpy broadcasting aligns shapes from the right: each dimension must be equal or 1 "
@@ -32,7 +32,7 @@ BROADCAST = (
 
 def _value(v: Any) -> Any:
     """The numpy value of a formula's operand, to build a constant (a mask, a sign) from it."""
-    return v.data if isinstance(v, Tensor) else v
+    return v.data if isinstance(v, autograd.Tensor) else v
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -525,7 +525,7 @@ class Floor(Function):
 
     def backward(self, g, out, x):
         zeros = np.zeros(np.shape(g), dtype=_value(g).dtype)
-        return Tensor(zeros) if isinstance(g, Tensor) else zeros
+        return autograd.Tensor(zeros) if isinstance(g, autograd.Tensor) else zeros
 
 
 class Ceil(Floor):
@@ -831,7 +831,7 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, g, out, x):
         # When the backward pass is recorded, softmax must be a recorded operation too, so
         # that the second derivative sees it; otherwise the forward's probabilities serve.
-        p = Softmax.apply(x, axis=-1) if isinstance(x, Tensor) else self.probs
+        p = Softmax.apply(x, axis=-1) if isinstance(x, autograd.Tensor) else self.probs
         onehot = np.zeros(p.shape, dtype=p.dtype)
         onehot[np.arange(p.shape[0]), self.labels] = 1
         return (p - onehot) * g.reshape((-1, 1))
@@ -853,7 +853,7 @@ class MeanSquaredError(Function):
 
     def backward(self, g, out, y, t):
         # Recorded (create_graph=True): y - t again, as a recorded operation.
-        d = y - t if isinstance(y, Tensor) or isinstance(t, Tensor) else self.diff
+        d = y - t if isinstance(y, autograd.Tensor) or isinstance(t, autograd.Tensor) else self.diff
         s = g / d.size * d
         gy = s + s  # (g/n) d + (g/n) d: the product's two VJPs, added
         return gy, (-gy if self.needs_input_grad[1] else None)
@@ -963,7 +963,8 @@ class Cumprod(Function):
 
     def backward(self, g, out, x):
         a = self.axis
-        if not isinstance(x, Tensor) and np.all(np.abs(out) >= _SAFE_DIVISOR[out.dtype.char]):
+        plain = not isinstance(x, autograd.Tensor)
+        if plain and np.all(np.abs(out) >= _SAFE_DIVISOR[out.dtype.char]):
             return Flip.apply(Cumsum.apply(Flip.apply(g * out, axis=(a,)), axis=a), axis=(a,)) / x
         xs, gs = x.swapaxes(a, -1), g.swapaxes(a, -1)  # the axis last: (..., n)
         n = xs.shape[-1]
@@ -1470,7 +1471,7 @@ class Conv2d(Function):
         if need[1]:
             # Recorded pass: the columns must come from x by a recorded Function, for d/dx
             # of dL/dW.
-            recorded = isinstance(x, Tensor) and x.requires_grad
+            recorded = isinstance(x, autograd.Tensor) and x.requires_grad
             cols = rows.apply(x, geom=geom) if recorded else self.cols
             gw = (gz @ cols.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
         if len(need) > 2 and need[2]:

@@ -12,13 +12,13 @@ arguments and calls the operation.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from . import autograd, ops
 from .checks import int_pair, is_int
 from .errors import (
     AxisError,
@@ -33,13 +33,6 @@ from .seeds import as_generator
 # ----------------------------------------------------------------------------- default dtype
 
 _default_dtype: type = np.float32
-
-# One clock numbers both events the engine must order: recording an operation (its Function
-# takes the next number, and creation order is a topological order of the graph) and changing
-# a tensor's data in place (the tensor's version takes the next number). An operation whose
-# number is below an input's version recorded that input before it changed.
-_clock = itertools.count(1)
-_last_change = [0]  # the number of the most recent in-place change anywhere
 
 
 def get_default_dtype() -> type:
@@ -396,8 +389,8 @@ class Tensor:
         transposes, slices), so changing one of them marks all of them changed. ``None``
         means never changed and never shared (most tensors: no list is made for them).
         """
-        stamp = next(_clock)
-        _last_change[0] = stamp
+        stamp = next(autograd.clock)
+        autograd.last_change[0] = stamp
         self._shared_version()[0] = stamp
 
     def _shared_version(self) -> list[int]:
@@ -2070,7 +2063,7 @@ def _operand_name(value: Any, otherwise: str) -> str:
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
-from . import autograd, ops  # noqa: E402  (both need the Tensor class defined above)
+autograd.register_tensor_type(Tensor)  # the engine builds its results as Tensors
 
 _DIFFERENTIABLE_UFUNCS = {
     np.add: ops.Add.apply,
