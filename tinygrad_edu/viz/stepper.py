@@ -404,6 +404,23 @@ def _page(
     return "\n".join(parts)
 
 
+def _frames_and_texts(
+    tensor: Tensor, trace: Any, op: str, options: dict[str, Any]
+) -> tuple[Any, list[Any], list[str]]:
+    """The checked trace, the frames of a step-through and the trace text under each (the
+    page and the notebook view share them); a leaf, which has no backward step, is refused."""
+    trace = _check_trace(tensor, trace, op)
+    if not trace.steps:
+        raise InvalidArgumentError(
+            f"{op}: the tensor is a leaf, so its backward pass has no step to show; "
+            "pass the result of some operations, e.g. a loss"
+        )
+    frames = backward_frames(tensor, trace, **options)
+    texts = step_texts(trace, options.get("max_elements", 6))
+    texts += [""] * (len(frames) - len(texts))
+    return trace, frames, texts
+
+
 def _write(path: Path, text: str) -> None:
     """Write atomically (see :func:`~tinygrad_edu.atomic.atomic_write`): no reader sees half a
     page."""
@@ -469,15 +486,7 @@ def save_stepper(
         >>> page.name, sorted(p.suffix for p in page.parent.glob("step_*"))[0] in (".dot", ".svg")
         ('backward.html', True)
     """
-    trace = _check_trace(tensor, trace, "save_stepper")
-    if not trace.steps:
-        raise InvalidArgumentError(
-            "save_stepper: the tensor is a leaf, so its backward pass has no step to show; "
-            "pass the result of some operations, e.g. a loss"
-        )
-    frames = backward_frames(tensor, trace, **options)
-    texts = step_texts(trace, options.get("max_elements", 6))
-    texts += [""] * (len(frames) - len(texts))
+    trace, frames, texts = _frames_and_texts(tensor, trace, "save_stepper", options)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
@@ -547,15 +556,7 @@ def stepper(tensor: Tensor, trace: BackwardTrace | None = None, **options: Any) 
         >>> page.steps, "<iframe" in page._repr_html_()
         (2, True)
     """
-    trace = _check_trace(tensor, trace, "stepper")
-    if not trace.steps:
-        raise InvalidArgumentError(
-            "stepper: the tensor is a leaf, so its backward pass has no step to show; "
-            "pass the result of some operations, e.g. a loss"
-        )
-    frames = backward_frames(tensor, trace, **options)
-    texts = step_texts(trace, options.get("max_elements", 6))
-    texts += [""] * (len(frames) - len(texts))
+    trace, frames, texts = _frames_and_texts(tensor, trace, "stepper", options)
     svgs = _render_all(frames)
     if svgs is not None:
         pictures = [_inline_svg(svg, k) for k, svg in enumerate(svgs, start=1)]
