@@ -638,3 +638,18 @@ def test_hundred_thousand_operations_draw_cut():
     dot = draw_graph(y)
     assert "300 operations nearest the output of 100,001" in dot.graph_attr["label"]
     assert sum(kind_of(k) == "op" for k in parse(dot)[0]) == 300
+
+
+def test_walk_graph_lists_operations_in_the_order_they_ran_inputs_before_first_use():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    c = Tensor([3.0, 4.0], name="c")  # a constant: walked too, though it needs no gradient
+    a = x * 2  # runs first, used second
+    b = x + c
+    out = (b * a).sum()
+    for after_backward in (False, True):  # the same view before and after backward
+        if after_backward:
+            out.backward()
+        view = walk_graph(out)
+        assert [f.name for f in view.functions] == ["Mul", "Add", "Mul", "Sum"]
+        assert [view.label(t) for t in view.tensors] == ["x", "t1", "c", "t2", "t3", "t4"]
+        assert [f.name for f in view.consumers[id(x)]] == ["Mul", "Add"]

@@ -244,3 +244,24 @@ def test_render_writes_nothing_outside_the_given_folder(monkeypatch, tmp_path):
     render(draw_graph(expression()), Path("pics") / "a.svg", quiet=True)
     assert sorted(os.listdir(tmp_path)) == ["pics"]
     assert sorted(os.listdir(tmp_path / "pics")) == ["a.dot"]
+
+
+@pytest.mark.parametrize(("left", "right"), [((2,), (2,)), ((2, 2), (2,)), ((2,), (2, 3))])
+def test_text_tree_leaves_out_the_reshapes_of_matmul_as_the_drawing_does(left, right):
+    x = Tensor(np.arange(1.0, 1.0 + np.prod(left)).reshape(left), requires_grad=True, name="x")
+    W = Tensor(np.ones(right), requires_grad=True, name="W")
+    y = x @ W
+    tree = text_tree(y).splitlines()
+    assert "Reshape" not in "\n".join(tree) and "Reshape" not in draw_graph(y).source
+    assert tree[0].startswith(f"t1 = Matmul  shape {y.shape}  data ")
+    assert tree[1:] == [f"├─ x  (param)  shape {left}  data " + tree[1].split("data ")[1],
+                        f"└─ W  (param)  shape {right}  data " + tree[2].split("data ")[1]]
+
+
+def test_text_tree_of_a_vector_dot_itself():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    assert text_tree(x @ x) == "\n".join([
+        "t1 = Matmul  shape ()  data 5",
+        "├─ x  (param)  shape (2,)  data [1, 2]",
+        "└─ x  (see above)",
+    ])

@@ -77,10 +77,12 @@ class GraphView:
 
 
 def walk_graph(root: Tensor, keep: set[int] | None = None) -> GraphView:
-    """Read the graph behind ``root`` (iteratively: any depth), without changing it.
+    """Read the graph behind ``root``, without changing it (the engine's walk: any depth).
 
     It works before and after ``backward()``: a pass keeps the graph's structure and values
-    as long as ``root`` lives.
+    as long as ``root`` lives. The operations come in the order they ran (the engine's
+    :func:`~tinygrad_edu.autograd.topological_sort`), each input tensor (constants included)
+    just before the first operation that uses it.
 
     Args:
         root: the output.
@@ -89,37 +91,34 @@ def walk_graph(root: Tensor, keep: set[int] | None = None) -> GraphView:
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"draw_graph needs a Tensor; got {type(root).__name__}")
-    order: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    return _view(root, autograd.topological_sort(root, freed_ok=True), keep)
+
+
+def _view(root: Tensor, order: list[Tensor], keep: set[int] | None) -> GraphView:
+    """The :class:`GraphView` of ``order`` (``topological_sort(root, freed_ok=True)``)."""
+    tensors: list[Tensor] = []
+    functions: list[Function] = []
+    placed: set[int] = set()
     consumers: dict[int, list[Function]] = {}
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+    for node in order:
         fn = node._ctx
         if fn is None or (keep is not None and id(fn) not in keep):
-            continue
-        for parent in reversed(fn.inputs):
+            continue  # a leaf, or made outside the view: placed before its first user
+        for parent in fn.inputs:
             if isinstance(parent, Tensor):
-                consumers.setdefault(id(parent), []).append(fn)
-                if id(parent) not in seen:
-                    stack.append((parent, False))
-    for fns in consumers.values():  # each consumer once, in the order the ops ran
-        unique = list({id(f): f for f in fns}.values())
-        fns[:] = unique
-    labels = _labels(order, _internal_tensors(root, order, consumers))
-    functions = [t._ctx for t in order
-                 if t._ctx is not None and (keep is None or id(t._ctx) in keep)]
-    position = {id(f): i for i, f in enumerate(functions)}
-    for fns in consumers.values():
-        fns.sort(key=lambda f: position[id(f)])
-    return GraphView(root, order, functions, labels, consumers)
+                users = consumers.setdefault(id(parent), [])
+                if not users or users[-1] is not fn:  # each consumer once (x * x)
+                    users.append(fn)
+                if id(parent) not in placed:
+                    placed.add(id(parent))
+                    tensors.append(parent)
+        placed.add(id(node))
+        tensors.append(node)
+        functions.append(fn)
+    if not tensors:  # a leaf, or a root made outside the view
+        tensors.append(root)
+    labels = _labels(tensors, _internal_tensors(root, tensors, consumers))
+    return GraphView(root, tensors, functions, labels, consumers)
 
 
 def _internal_tensors(
@@ -318,6 +317,23 @@ def internal_aliases(view: GraphView) -> tuple[dict[int, Tensor], set[int]]:
     return aliases, skipped
 
 
+def shown_operation(
+    t: Tensor, aliases: dict[int, Tensor], internal: set[int]
+) -> tuple[Function | None, list[Any]]:
+    """The operation drawn as making ``t`` and its inputs as drawn, @'s reshapes skipped.
+
+    ``aliases`` and ``internal`` are :func:`internal_aliases`'s answer. The user's result of
+    ``x @ x`` is drawn as made by the MatMul itself (not by the Reshape back from (1, 1)),
+    from ``x`` itself (not its row and column forms). A leaf gives ``(None, [])``.
+    """
+    fn = t._ctx
+    while fn is not None and id(fn) in internal and isinstance(fn.inputs[0], Tensor):
+        fn = fn.inputs[0]._ctx  # the product reshaped back: the product's own operation
+    if fn is None:
+        return None, []
+    return fn, [aliases.get(id(p), p) if isinstance(p, Tensor) else p for p in fn.inputs]
+
+
 def draw_graph(
     tensor: Tensor,
     show_data: bool = True,
@@ -396,7 +412,7 @@ def draw_graph(
             notes.append(f"Showing the {max_nodes:,} operations nearest the output of "
                          f"{len(made):,}; not drawn: {counts}{more}. "
                          "draw_graph(..., max_nodes=None) draws all.")
-    view = walk_graph(tensor, keep)
+    view = walk_graph(tensor) if full is None else _view(tensor, full, keep)
     intermediate: dict[int, np.ndarray] = {}
     if show_grad and trace is None:
         intermediate, note = _gradients_after_backward(

@@ -19,7 +19,7 @@ from typing import Any
 from ..atomic import atomic_write
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
-from .graph import summarize, walk_graph
+from .graph import internal_aliases, shown_operation, summarize, walk_graph
 
 __all__ = ["HINT", "find_renderer", "render", "save_graph", "text_tree", "to_svg"]
 
@@ -113,7 +113,8 @@ def render(
 def text_tree(tensor: Tensor, max_elements: int = 4, max_depth: int = 40) -> str:
     """The graph behind ``tensor`` as an indented text tree, output first.
 
-    A value used twice appears twice, marked ``(see above)`` the second time. Branches deeper
+    A value used twice appears twice, marked ``(see above)`` the second time. The reshapes
+    ``@`` makes of 1-D operands are left out, as in the drawings. Branches deeper
     than ``max_depth`` are cut with a note (the indentation of a deep chain would otherwise
     grow with the square of its length).
 
@@ -128,6 +129,7 @@ def text_tree(tensor: Tensor, max_elements: int = 4, max_depth: int = 40) -> str
            └─ w  (see above)
     """
     view = walk_graph(tensor)
+    aliases, internal = internal_aliases(view)
     lines: list[str] = []
     shown: set[int] = set()
     stack: list[tuple[Any, str, str, int]] = [(tensor, "", "", 0)]
@@ -145,12 +147,12 @@ def text_tree(tensor: Tensor, max_elements: int = 4, max_depth: int = 40) -> str
             continue
         shown.add(id(t))
         data = summarize(t.data, max_elements).replace("\n", "; ")
-        if t._ctx is None:
+        fn, inputs = shown_operation(t, aliases, internal)
+        if fn is None:
             kind = "  (param)" if t.requires_grad else "  (input)"
             lines.append(f"{first}{label}{kind}  shape {t.shape}  data {data}")
             continue
-        lines.append(f"{first}{label} = {t._ctx.name}  shape {t.shape}  data {data}")
-        inputs = list(t._ctx.inputs)
+        lines.append(f"{first}{label} = {fn.name}  shape {t.shape}  data {data}")
         for k, parent in reversed(list(enumerate(inputs))):
             last = k == len(inputs) - 1
             branch, indent = ("└─ ", "   ") if last else ("├─ ", "│  ")
