@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from ..losses import cross_entropy, mse_loss
 from ..tensor import Tensor
+from . import fuzz_args
 from . import strategies as tst
 
 
@@ -41,6 +42,31 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Fuzz:
+    """How the fuzzer's random programs apply an operation (see tests/test_fuzz.py).
+
+    Attributes:
+        family: the group a focused run draws from (unary, binary, reduce, shape, index, join).
+        source: its Python source, a format string over the operands ``a b`` (``vs``: the
+            list of operands) and the parameters' names, or a function of them; it states
+            the guards too.
+        params: ``params(draw, shapes, wild)`` draws the keyword arguments for operands of
+            ``shapes`` (see :mod:`tinygrad_edu.testing.fuzz_args`).
+        arity: the number of values it reads (0: a list of one to three).
+        guards: one per operand (or none): a map of any real value into the operation's
+            domain, the same code for Tensors and numpy arrays (``a * a + 1`` before a log).
+    """
+
+    family: str
+    source: str | Callable[..., str]
+    params: Callable[[st.DrawFn, list[tuple[int, ...]], bool], dict[str, Any]] = (
+        lambda draw, shapes, wild: {}
+    )
+    arity: int = 1
+    guards: tuple[Callable[[Any], Any] | None, ...] = ()
+
+
+@dataclass(frozen=True)
 class OpSpec:
     """An operation under test.
 
@@ -51,6 +77,7 @@ class OpSpec:
         cases: a strategy of :class:`Case` inside the domain where the op is smooth.
         second_order: also check second derivatives (False for piecewise-linear ops, whose
             second derivative is zero and uninteresting, and ops whose kinks are too close).
+        fuzz: how random programs (tests/test_fuzz.py) apply it, None: they do not.
     """
 
     name: str
@@ -58,10 +85,16 @@ class OpSpec:
     ref: Callable[..., np.ndarray]
     cases: st.SearchStrategy[Case]
     second_order: bool = True
+    fuzz: Fuzz | None = None
 
 
-def _unary(domain: tst.Domain = "real", kinks: tuple[float, ...] = (), **kw: Any) -> Any:
-    return tst.arrays(domain=domain, kinks=kinks, **kw).map(lambda a: Case((a,)))
+def _unary(
+    domain: tst.Domain = "real",
+    kinks: tuple[float, ...] = (),
+    params: dict[str, Any] | None = None,
+    **kw: Any,
+) -> Any:
+    return tst.arrays(domain=domain, kinks=kinks, **kw).map(lambda a: Case((a,), params or {}))
 
 
 def _binary(domains: list[tst.Domain] | None = None, apart: bool = False) -> Any:
@@ -158,24 +191,33 @@ def _join_case(draw: st.DrawFn, same_shape: bool) -> Case:
 
 
 @st.composite
+def _swapaxes_case(draw: st.DrawFn) -> Case:
+    a = draw(tst.arrays(tst.shapes(min_dims=1)))
+    axes = st.integers(-a.ndim, a.ndim - 1)
+    return Case((a,), {"axis1": draw(axes), "axis2": draw(axes)})
+
+
+@st.composite
+def _constant_case(draw: st.DrawFn) -> Case:
+    """A tensor and a numpy array ``c`` it broadcasts with (an operand that is no Tensor)."""
+    a, c = draw(tst.broadcastable_pairs())
+    return Case((a,), {"c": c})
+
+
+def _times_constant(a: Any, c: np.ndarray) -> Any:
+    return c * a  # the same code for Tensors and arrays: the array on the left
+
+
+def _minus_constant(a: Any, c: np.ndarray) -> Any:
+    return a - c
+
+
+@st.composite
 def _where_case(draw: st.DrawFn) -> Case:
     a, b = draw(tst.broadcastable_pairs())
     shape = np.broadcast_shapes(a.shape, b.shape)
     cond = draw(tst.hnp.arrays(np.bool_, shape))
     return Case((a, b), {"cond": cond})
-
-
-def _sum_ref(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    return np.sum(a, axis=axis, keepdims=keepdims)
-
-
-def _logsumexp_ref(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
-
-
-def _softmax_ref(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = np.exp(a - a.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _stack_ref(*arrays: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -184,6 +226,169 @@ def _stack_ref(*arrays: np.ndarray, axis: int = 0) -> np.ndarray:
 
 def _concat_ref(*arrays: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.concatenate(arrays, axis=axis)
+
+
+# ------------------------------------------------------------------ numpy references
+# Strict where the library is: an argument the library rejects though numpy would take it
+# (an axis given twice, a clip without bounds, a non-finite slope) raises Rejected.
+
+
+class Rejected(Exception):
+    """A reference's verdict: the library must reject these arguments (numpy would not)."""
+
+
+
+def _strict_axes(a: np.ndarray, axis: Any) -> tuple[int, ...]:
+    """The axes ``axis`` names (all of them for None), each an int in [-ndim, ndim).
+
+    A 0-d array takes one axis 0 or -1 (as in numpy and PyTorch), which names no axis.
+    """
+    if axis is None:
+        return tuple(range(a.ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    n = a.ndim if a.ndim or len(axes) > 1 else 1
+    for ax in axes:
+        if not isinstance(ax, (int, np.integer)) or not -n <= ax < n:
+            raise Rejected(f"axis {axis} for {a.ndim} dims")
+    return axes if a.ndim else ()
+
+
+def _numpy_axis(a: np.ndarray, axis: Any) -> tuple[int, ...] | None:
+    """``axis`` checked by :func:`_strict_axes`, as numpy takes it (a 0-d array's is ())."""
+    return None if axis is None else _strict_axes(a, axis)
+
+
+def _finite(value: float) -> float:
+    # Issue 7: non-finite hyper-parameters are rejected (numpy would fill the result with nan).
+    if not np.isfinite(value):
+        raise Rejected(f"non-finite parameter {value}")
+    return value
+
+
+def _ref_leaky_relu(a: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(a > 0, a, _finite(slope) * a)
+
+
+def _ref_clip(a: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    # The library rejects a clip with no bound or with lo > hi (numpy would fill with hi).
+    for bound in (lo, hi):
+        if bound is not None:
+            _finite(bound)
+    if lo is None and hi is None:
+        raise Rejected("clip without bounds")
+    if lo is not None and hi is not None and lo > hi:
+        raise Rejected("clip with lo > hi")
+    return np.clip(a, lo, hi)
+
+
+def _nonempty(a: np.ndarray, axis: Any = None) -> np.ndarray:
+    # max/min/logsumexp over an empty axis have no value (as in numpy and PyTorch); over a
+    # non-empty axis of an empty tensor they give an empty result.
+    if a.size == 0 and any(a.shape[ax] == 0 for ax in _strict_axes(a, axis)):
+        raise Rejected("reduction over an empty axis")
+    return a
+
+
+def _ref_sum(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+def _ref_mean(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    return np.mean(a, axis=axis, keepdims=keepdims)
+
+
+def _ref_max(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    return np.max(_nonempty(a, axis), axis=axis, keepdims=keepdims)
+
+
+def _ref_min(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    return np.min(_nonempty(a, axis), axis=axis, keepdims=keepdims)
+
+
+def _ref_var(a: np.ndarray, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> np.ndarray:
+    # The library rejects n - ddof <= 0, where numpy returns nan or inf with a warning.
+    n = int(np.prod([a.shape[ax] for ax in _strict_axes(a, axis)]))  # 1 for axis=()
+    if n - ddof <= 0:
+        raise Rejected("variance of too few elements")
+    axis = _numpy_axis(a, axis)
+    return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def _ref_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    m = np.max(_nonempty(a, axis), axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _ref_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _ref_log_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    s = a - a.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+def _ref_reshape(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    # numpy 2 reads any negative size as "infer"; only -1 means that (as in PyTorch).
+    if any(n < -1 for n in shape):
+        raise Rejected(f"reshape to {shape}")
+    return a.reshape(shape)
+
+
+def _ref_transpose(a: np.ndarray, axes: tuple[int, ...] = ()) -> np.ndarray:
+    return a.transpose(axes) if axes else a.transpose()
+
+
+def _ref_flatten(a: np.ndarray, start_dim: int = 0, end_dim: int = -1) -> np.ndarray:
+    # PyTorch's rules: a 0-d tensor flattens to shape (1,) (its dims range over [-1, 0]);
+    # start_dim must not come after end_dim.
+    ndim = max(a.ndim, 1)
+    dims = (start_dim, end_dim)
+    if not all(isinstance(d, (int, np.integer)) and -ndim <= d < ndim for d in dims):
+        raise Rejected("flatten: dim out of range")
+    lo, hi = start_dim % ndim, end_dim % ndim
+    if lo > hi:
+        raise Rejected("flatten: start_dim after end_dim")
+    if a.ndim == 0:
+        return a.reshape(1)
+    s = a.shape
+    return a.reshape(s[:lo] + (int(np.prod(s[lo : hi + 1])),) + s[hi + 1 :])
+
+
+def _ref_squeeze(a: np.ndarray, axis: Any = None) -> np.ndarray:
+    axis = _numpy_axis(a, axis)
+    return np.squeeze(a, axis=axis)
+
+
+def _ref_expand(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    # PyTorch's -1 keeps the size of a dimension the array has (not of a new leading one).
+    lead = len(shape) - a.ndim
+    if any(n == -1 and i < lead for i, n in enumerate(shape)):
+        raise Rejected(f"expand to {shape}")
+    target = tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return np.broadcast_to(a, target)
+
+
+def _ref_prod(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.prod(a, axis=_numpy_axis(a, axis), keepdims=keepdims)
+
+
+def _ref_std(a: np.ndarray, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> np.ndarray:
+    return np.sqrt(_ref_var(a, axis, keepdims, ddof))
+
+
+def _ref_cumsum(a: np.ndarray, axis: int) -> np.ndarray:
+    axes = _numpy_axis(a, axis)
+    return a.copy() if axes == () else np.cumsum(a, axis=axis)
 
 
 def _integers(low: int, high: int) -> tuple[float, ...]:
@@ -385,6 +590,10 @@ _SELU = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946)
 
 
 def _linear_ref(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    # A layer's weight is (out, in) and its bias (out,): no other shapes, though numpy's
+    # matmul and broadcasting would take some (a 1-D weight, a bias of shape (1,)).
+    if w.ndim != 2 or (b is not None and b.shape != (w.shape[0],)):
+        raise Rejected(f"linear: weight {w.shape}, bias {None if b is None else b.shape}")
     return x @ w.T if b is None else x @ w.T + b
 
 
@@ -432,6 +641,8 @@ _SPECS = [
     OpSpec("rsub_scalar", lambda a: 1.5 - a, lambda a: 1.5 - a, _unary()),
     OpSpec("rdiv_scalar", lambda a: 1.5 / a, lambda a: 1.5 / a, _unary("nonzero")),
     OpSpec("neg", lambda a: -a, np.negative, _unary()),
+    OpSpec("mul_constant", _times_constant, _times_constant, _constant_case()),
+    OpSpec("sub_constant", _minus_constant, _minus_constant, _constant_case()),
     OpSpec("mod", lambda a, b: a % b, np.mod, _mod_case(), second_order=False),
     OpSpec(
         "rmod_scalar",
@@ -479,18 +690,18 @@ _SPECS = [
     OpSpec("abs", Tensor.abs, np.abs, _unary(kinks=(0.0,)), second_order=False),
     OpSpec(
         "clip",
-        lambda a: a.clip(-0.5, 0.5),
-        lambda a: np.clip(a, -0.5, 0.5),
-        _unary(kinks=(-0.5, 0.5)),
+        lambda a, lo, hi: a.clip(lo, hi),
+        _ref_clip,
+        _unary(kinks=(-0.5, 0.5), params={"lo": -0.5, "hi": 0.5}),
         second_order=False,
     ),
     # ------------------------------------------------------------------ activations
     OpSpec("relu", Tensor.relu, lambda a: np.maximum(a, 0), _unary(kinks=(0.0,)), False),
     OpSpec(
         "leaky_relu",
-        lambda a: a.leaky_relu(0.1),
-        lambda a: np.where(a > 0, a, 0.1 * a),
-        _unary(kinks=(0.0,)),
+        lambda a, slope: a.leaky_relu(slope),
+        _ref_leaky_relu,
+        _unary(kinks=(0.0,), params={"slope": 0.1}),
         second_order=False,
     ),
     OpSpec("sigmoid", Tensor.sigmoid, lambda a: 1 / (1 + np.exp(-a)), _unary()),
@@ -511,7 +722,7 @@ _SPECS = [
         lambda a: 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3))),
         _unary(),
     ),
-    OpSpec("elu", lambda a: a.elu(0.7), lambda a: _elu_ref(a, 0.7), _unary(kinks=(0.0,))),
+    OpSpec("elu", Tensor.elu, _elu_ref, _unary(kinks=(0.0,), params={"alpha": 0.7})),
     OpSpec(
         "selu",
         Tensor.selu,
@@ -541,11 +752,11 @@ _SPECS = [
         _unary((-5.0, 5.0), kinks=(-3.0, 3.0)),
     ),
     OpSpec("logsigmoid", Tensor.logsigmoid, lambda a: -_softplus_ref(-a), _unary()),
-    OpSpec("softmax", lambda a, axis: a.softmax(axis), _softmax_ref, _with_one_axis()),
+    OpSpec("softmax", lambda a, axis: a.softmax(axis), _ref_softmax, _with_one_axis()),
     OpSpec(
         "log_softmax",
         lambda a, axis: a.log_softmax(axis),
-        lambda a, axis: np.log(_softmax_ref(a, axis)),
+        _ref_log_softmax,
         _with_one_axis(),
     ),
     # ------------------------------------------------------------------ linear algebra
@@ -557,16 +768,16 @@ _SPECS = [
         _einsum_case(),
     ),
     # ------------------------------------------------------------------ reductions
-    OpSpec("sum", Tensor.sum, _sum_ref, _with_axis()),
-    OpSpec("mean", Tensor.mean, np.mean, _with_axis()),
-    OpSpec("var", Tensor.var, np.var, _var_case()),
-    OpSpec("max", Tensor.max, np.max, _with_axis(unique=True), second_order=False),
-    OpSpec("min", Tensor.min, np.min, _with_axis(unique=True), second_order=False),
-    OpSpec("logsumexp", Tensor.logsumexp, _logsumexp_ref, _with_axis()),
-    OpSpec("std", Tensor.std, np.std, _var_case()),
-    OpSpec("prod", Tensor.prod, np.prod, _with_axis()),
-    OpSpec("prod_zeros", Tensor.prod, np.prod, _with_zeros(reduce=True)),
-    OpSpec("cumsum", lambda a, axis: a.cumsum(axis), np.cumsum, _with_one_axis()),
+    OpSpec("sum", Tensor.sum, _ref_sum, _with_axis()),
+    OpSpec("mean", Tensor.mean, _ref_mean, _with_axis()),
+    OpSpec("var", Tensor.var, _ref_var, _var_case()),
+    OpSpec("max", Tensor.max, _ref_max, _with_axis(unique=True), second_order=False),
+    OpSpec("min", Tensor.min, _ref_min, _with_axis(unique=True), second_order=False),
+    OpSpec("logsumexp", Tensor.logsumexp, _ref_logsumexp, _with_axis()),
+    OpSpec("std", Tensor.std, _ref_std, _var_case()),
+    OpSpec("prod", Tensor.prod, _ref_prod, _with_axis()),
+    OpSpec("prod_zeros", Tensor.prod, _ref_prod, _with_zeros(reduce=True)),
+    OpSpec("cumsum", lambda a, axis: a.cumsum(axis), _ref_cumsum, _with_one_axis()),
     OpSpec("cumprod", lambda a, axis: a.cumprod(axis), np.cumprod, _with_one_axis()),
     OpSpec("cumprod_zeros", lambda a, axis: a.cumprod(axis), np.cumprod, _with_zeros(False)),
     OpSpec(
@@ -584,18 +795,14 @@ _SPECS = [
         second_order=False,
     ),
     # ------------------------------------------------------------------ shape and indexing
-    OpSpec("reshape", lambda a, shape: a.reshape(shape), np.reshape, _reshape_case()),
-    OpSpec("transpose", lambda a, axes: a.transpose(*axes), np.transpose, _transpose_case()),
+    OpSpec("reshape", lambda a, shape: a.reshape(shape), _ref_reshape, _reshape_case()),
+    OpSpec("transpose", lambda a, axes: a.transpose(*axes), _ref_transpose, _transpose_case()),
+    OpSpec("swapaxes", Tensor.swapaxes, np.swapaxes, _swapaxes_case()),
     OpSpec("T", lambda a: a.T, lambda a: a.T, _unary()),
-    OpSpec("flatten", Tensor.flatten, lambda a: a.reshape(-1), _unary()),
-    OpSpec("squeeze", Tensor.squeeze, np.squeeze, _unary()),
-    OpSpec(
-        "unsqueeze",
-        lambda a: a.unsqueeze(-1),
-        lambda a: np.expand_dims(a, -1),
-        _unary(),
-    ),
-    OpSpec("expand", lambda a, shape: a.expand(shape), np.broadcast_to, _expand_case()),
+    OpSpec("flatten", Tensor.flatten, _ref_flatten, _unary()),
+    OpSpec("squeeze", Tensor.squeeze, _ref_squeeze, _unary()),
+    OpSpec("unsqueeze", Tensor.unsqueeze, np.expand_dims, _unary(params={"axis": -1})),
+    OpSpec("expand", lambda a, shape: a.expand(shape), _ref_expand, _expand_case()),
     OpSpec("flip", lambda a, axis: a.flip(axis), lambda a, axis: np.flip(a, axis), _flip_case()),
     OpSpec(
         "roll",
@@ -781,3 +988,106 @@ _WINDOW_SPECS = [
 ]
 _SPECS.extend(_WINDOW_SPECS)
 OPS.update({spec.name: spec for spec in _WINDOW_SPECS})
+
+
+# ----------------------------------------------------------------------------- in random programs
+# The operations tests/test_fuzz.py chains into random programs, and how. Its values are any
+# reals of up to 1e3, so operations with a smaller domain get a guard that maps any real into
+# it (the same code on Tensors and arrays, part of the program's source).
+
+
+def _moderate(a: Any) -> Any:
+    return a.clip(-3, 3)  # exp and sinh of at most 3: values a central difference handles
+
+
+def _above_one(a: Any) -> Any:
+    return a * a + 1  # a log's argument, a power's base, a denominator
+
+
+def _above_half(a: Any) -> Any:
+    return np.abs(a) + 0.5
+
+
+def _not_negative(a: Any) -> Any:
+    return a * a
+
+
+def _alpha_one(draw: st.DrawFn, shapes: list[tuple[int, ...]], wild: bool) -> dict[str, Any]:
+    return {"alpha": 1.0}
+
+
+# fmt: off
+_FUZZ = {
+    # unary: every one is defined on all reals (domains made safe by a guard)
+    "exp": Fuzz("unary", "{a}.clip(-3, 3).exp()", guards=(_moderate,)),
+    "log": Fuzz("unary", "({a} * {a} + 1).log()", guards=(_above_one,)),
+    "sqrt": Fuzz("unary", "(np.abs({a}) + 0.5).sqrt()", guards=(_above_half,)),
+    "tanh": Fuzz("unary", "{a}.tanh()"),
+    "sigmoid": Fuzz("unary", "{a}.sigmoid()"),
+    "relu": Fuzz("unary", "{a}.relu()"),
+    "abs": Fuzz("unary", "{a}.abs()"),
+    "softsign": Fuzz("unary", "{a}.softsign()"),
+    "neg": Fuzz("unary", "-{a}"),
+    "leaky_relu": Fuzz("unary", "{a}.leaky_relu({slope})", fuzz_args.slope_params),
+    "hardtanh": Fuzz("unary", "{a}.hardtanh()"),
+    "clip": Fuzz("unary", "{a}.clip({lo}, {hi})", fuzz_args.clip_params),
+    "square": Fuzz("unary", "{a}.square()"),
+    "rsub_scalar": Fuzz("unary", "1.5 - {a}"),
+    "sin": Fuzz("unary", "{a}.sin()"),
+    "arctan": Fuzz("unary", "{a}.arctan()"),
+    "sinh": Fuzz("unary", "{a}.clip(-3, 3).sinh()", guards=(_moderate,)),
+    "log1p": Fuzz("unary", "({a} * {a}).log1p()", guards=(_not_negative,)),
+    "softplus": Fuzz("unary", "{a}.softplus()"),
+    "gelu": Fuzz("unary", "{a}.gelu()"),
+    "elu": Fuzz("unary", "{a}.elu({alpha})", _alpha_one),
+    # binary: the operands are any two values, whose shapes may not fit
+    "add": Fuzz("binary", "{a} + {b}", arity=2),
+    "sub": Fuzz("binary", "{a} - {b}", arity=2),
+    "mul": Fuzz("binary", "{a} * {b}", arity=2),
+    "div": Fuzz("binary", "{a} / ({b} * {b} + 1)", arity=2, guards=(None, _above_one)),
+    "pow": Fuzz("binary", "({a} * {a} + 1) ** np.tanh({b})", arity=2,
+                guards=(_above_one, np.tanh)),
+    "maximum": Fuzz("binary", "Tensor.maximum({a}, {b})", arity=2),
+    "minimum": Fuzz("binary", "Tensor.minimum({a}, {b})", arity=2),
+    "matmul": Fuzz("binary", "{a} @ {b}", arity=2),
+    "linear": Fuzz("binary", "{a}.linear({b})", arity=2),
+    "where": Fuzz("binary", "Tensor.where({cond}, {a}, {b})", fuzz_args.where_params, arity=2),
+    "mul_constant": Fuzz("binary", "{c} * {a}", fuzz_args.constant_params),
+    "sub_constant": Fuzz("binary", "{a} - {c}", fuzz_args.constant_params),
+    # reductions, over any axis (maybe out of range, repeated or empty)
+    "sum": Fuzz("reduce", "{a}.sum(axis={axis}, keepdims={keepdims})", fuzz_args.reduce_params),
+    "mean": Fuzz("reduce", "{a}.mean(axis={axis}, keepdims={keepdims})", fuzz_args.reduce_params),
+    "max": Fuzz("reduce", "{a}.max(axis={axis}, keepdims={keepdims})", fuzz_args.reduce_params),
+    "min": Fuzz("reduce", "{a}.min(axis={axis}, keepdims={keepdims})", fuzz_args.reduce_params),
+    "var": Fuzz("reduce", "{a}.var(axis={axis}, keepdims={keepdims}, ddof={ddof})",
+                fuzz_args.var_params),
+    "logsumexp": Fuzz("reduce", "{a}.logsumexp(axis={axis}, keepdims={keepdims})",
+                      fuzz_args.reduce_params),
+    "prod": Fuzz("reduce", "{a}.prod(axis={axis}, keepdims={keepdims})", fuzz_args.reduce_params),
+    "std": Fuzz("reduce", "{a}.std(axis={axis}, keepdims={keepdims}, ddof={ddof})",
+                fuzz_args.var_params),
+    "cumsum": Fuzz("reduce", "{a}.cumsum({axis})", fuzz_args.one_axis),
+    "softmax": Fuzz("reduce", "{a}.softmax({axis})", fuzz_args.one_axis),
+    "log_softmax": Fuzz("reduce", "{a}.log_softmax({axis})", fuzz_args.one_axis),
+    # shape
+    "reshape": Fuzz("shape", "{a}.reshape({shape})", fuzz_args.reshape_params),
+    "transpose": Fuzz("shape", lambda a, axes: f"{a}.transpose(*{axes})",
+                      fuzz_args.transpose_params),
+    "swapaxes": Fuzz("shape", "{a}.swapaxes({axis1}, {axis2})", fuzz_args.swapaxes_params),
+    "T": Fuzz("shape", "{a}.T"),
+    "squeeze": Fuzz("shape", "{a}.squeeze({axis})", fuzz_args.squeeze_params),
+    "unsqueeze": Fuzz("shape", "{a}.unsqueeze({axis})", fuzz_args.unsqueeze_params),
+    "flatten": Fuzz("shape",
+                    lambda a, **kw: f"{a}.flatten({', '.join(f'{k}={v}' for k, v in kw.items())})",
+                    fuzz_args.flatten_params),
+    "expand": Fuzz("shape", "{a}.expand({shape})", fuzz_args.expand_params),
+    # indexing
+    "getitem": Fuzz("index", "{a}[{index}]", fuzz_args.index_params),
+    # joining one to three values (any of them, repeats allowed) along any axis
+    "concatenate": Fuzz("join", "Tensor.concatenate({vs}, axis={axis})", fuzz_args.concat_axis,
+                        arity=0),
+    "stack": Fuzz("join", "Tensor.stack({vs}, axis={axis})", fuzz_args.stack_axis, arity=0),
+}
+# fmt: on
+for _name, _fuzz in _FUZZ.items():
+    OPS[_name] = replace(OPS[_name], fuzz=_fuzz)
