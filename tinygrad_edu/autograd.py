@@ -1011,3 +1011,78 @@ def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool, owned: bool = Fal
     else:
         np.add(old, g, out=old)
 
+
+
+def recording_anywhere() -> bool:
+    """True while a jit recording runs in any thread (see :mod:`tinygrad_edu.jit`).
+
+    A cheap first test for code that tells a recording about itself: only when it is true
+    is :func:`current_recorder` (this thread's recording) worth asking.
+
+    Example:
+        >>> from tinygrad_edu.autograd import recording_anywhere
+        >>> recording_anywhere()
+        False
+    """
+    return _recordings[0] > 0
+
+
+# ----------------------------------------------------------------------------- watching a pass
+# The public hook a backward trace is built on (viz/trace.py): the same pass, seen step by step.
+
+
+def seed_gradient(root: Tensor, grad: Any = None, op: str = "backward") -> Any:
+    """The array a backward pass from ``root`` starts from, checked as ``backward`` does.
+
+    Ones for a one-element ``root`` when ``grad`` is None, else ``grad`` in ``root``'s dtype;
+    errors name ``op``.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.autograd import seed_gradient
+        >>> seed_gradient((Tensor([2.0], requires_grad=True) * 3).sum()).tolist()
+        1.0
+    """
+    return _seed_gradient(root, grad, False, op)
+
+
+def fit_gradient(g: Any, like: np.ndarray, fn: Function) -> Any:
+    """A gradient ``fn.backward`` returned for an input valued ``like``, as the pass sends it.
+
+    Summed over the axes broadcasting added (the input's shape) and in the input's dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu import ops
+        >>> from tinygrad_edu.autograd import fit_gradient
+        >>> fit_gradient(np.ones((2, 3)), np.zeros(3), ops.Add()).tolist()
+        [2.0, 2.0, 2.0]
+    """
+    return _fit_gradient(g, like, fn)
+
+
+def watched_backward(
+    root: Tensor,
+    g: Any,
+    hook: Callable[[Tensor, Function, Any, tuple[Any, ...]], None],
+    retain_graph: bool = False,
+) -> None:
+    """:func:`backward` from ``root`` with seed ``g`` (see :func:`seed_gradient`), calling
+    ``hook(node, fn, g, in_grads)`` at every step, before anything of the step is released.
+
+    The hook sees the tensor, the Function that made it, dL/dnode and the gradients the
+    Function returned (not yet summed back to broadcast inputs' shapes: see
+    :func:`fit_gradient`). The leaves' ``.grad`` accumulate as in ``backward``. On a graph
+    already backpropagated, :func:`replay_backward` reports the pass without a new ``.grad``.
+
+    Example:
+        >>> from tinygrad_edu import Tensor
+        >>> from tinygrad_edu.autograd import seed_gradient, watched_backward
+        >>> x = Tensor([3.0], requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> seen = []
+        >>> watched_backward(y, seed_gradient(y), lambda node, fn, g, gs: seen.append(fn.name))
+        >>> seen, x.grad.tolist()
+        (['Sum', 'Mul'], [6.0])
+    """
+    _run_backward(root, g, False, retain_graph, wanted=None, hook=hook)

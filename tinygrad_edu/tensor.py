@@ -1154,7 +1154,7 @@ class Tensor:
         if keepdims:
             return out
         axes = _normalize_axes(axis, self.ndim, "logsumexp")
-        return out.reshape(ops._drop_axes(self.shape, axes))
+        return out.squeeze(axes)  # the reduced axes, of length 1 here
 
     def prod(
         self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
@@ -2142,3 +2142,19 @@ _VALUE_FUNCTIONS = {
     np.save, np.savez, np.savez_compressed, np.array2string, np.array_repr, np.array_str,
     np.may_share_memory, np.shares_memory, np.iscomplexobj, np.isrealobj,
 }  # fmt: skip
+
+
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """The array ``Tensor(data, dtype=dtype)`` would wrap, with the same checks and errors.
+
+    Floating arrays keep their dtype (and are not copied); other data gets ``dtype``, else
+    the default rules. Layers convert their numpy inputs with it (see ``nn.module.as_input``).
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu.tensor import as_array
+        >>> a = np.array([1.0, 2.0])
+        >>> as_array(a) is a, as_array([1, 2], dtype=np.float32).dtype
+        (True, dtype('float32'))
+    """
+    return _to_array(data, dtype)

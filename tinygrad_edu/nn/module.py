@@ -28,10 +28,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd import Scope, _recordings, current_recorder, made_outside
+from ..autograd import Scope, current_recorder, made_outside, recording_anywhere
 from ..checkpoint import Entry, read_npz, write_npz
 from ..errors import CheckpointError, InvalidArgumentError
-from ..tensor import Tensor, _to_array
+from ..tensor import Tensor, as_array
 from . import architecture
 
 __all__ = ["IncompatibleKeys", "Module"]
@@ -147,7 +147,8 @@ class Module:
         return mimebundle(self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _recordings[0]:  # a jit recording guards its replays on this module's train/eval mode
+        # A jit recording guards its replays on this module's train/eval mode.
+        if recording_anywhere():
             recorder = current_recorder()
             if recorder is not None:
                 recorder.on_module(self)
@@ -626,7 +627,7 @@ def as_input(x: Any, dtype: Any = None) -> Tensor:
     """
     if isinstance(x, Tensor):
         return x
-    data = _to_array(x, dtype)
-    if data is not x and _recordings[0]:  # a jit replay converts each new batch again
-        made_outside(_to_array, (x, dtype), data)
+    data = as_array(x, dtype)
+    if data is not x and recording_anywhere():  # a jit replay converts each new batch again
+        made_outside(as_array, (x, dtype), data)
     return Tensor(data, dtype=dtype)

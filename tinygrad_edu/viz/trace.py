@@ -176,7 +176,7 @@ def trace_backward(
         ([6.0], [6.0])
     """
     view = walk_graph(tensor)
-    g = autograd._seed_gradient(tensor, grad, False, "trace_backward")
+    g = autograd.seed_gradient(tensor, grad, "trace_backward")
     steps: list[BackwardStep] = []
     grads: dict[str, np.ndarray] = {}
     contributions: dict[str, list[tuple[int, np.ndarray]]] = {}
@@ -205,7 +205,7 @@ def trace_backward(
             if not need or gi is None:
                 sent.append(None)
                 continue
-            fitted = np.array(autograd._fit_gradient(gi, parent.data, fn))
+            fitted = np.array(autograd.fit_gradient(gi, parent.data, fn))
             if user is not parent:
                 fitted = fitted.reshape(user.shape)
             sent.append(fitted)
@@ -222,7 +222,7 @@ def trace_backward(
             g = seed
         autograd.replay_backward(tensor, g, record)
     else:
-        autograd._run_backward(tensor, g, False, retain_graph, wanted=None, hook=record)
+        autograd.watched_backward(tensor, g, record, retain_graph)
     for label, parts in contributions.items():  # leaves: the sum of what they received
         if label not in grads:
             grads[label] = np.sum([part for _, part in parts], axis=0)
