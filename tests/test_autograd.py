@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import re
-import threading
 import weakref
 
 import numpy as np
@@ -209,15 +208,6 @@ def test_backward_on_tensor_not_requiring_grad():
         Tensor(1.0).backward()
 
 
-def test_second_backward_through_freed_graph():
-    x = _leaf([1.0, 2.0])
-    y = (x * x).sum()
-    y.backward()
-    with pytest.raises(BackwardError, match="retain_graph"):
-        y.backward()
-    np.testing.assert_array_equal(x.grad, [2.0, 4.0])  # the failed call added nothing
-
-
 def test_freed_graph_shared_by_another_output():
     x = _leaf([1.0, 2.0])
     h = x * x
@@ -250,10 +240,21 @@ def test_backward_keeps_the_graph_and_releases_what_only_it_needed():
     assert h.grad_fn.inputs[0] is x
     np.testing.assert_array_equal(square.data, [4.0, 16.0])
     np.testing.assert_array_equal(h.data, [2.0, 4.0])
-    assert not h.grad_fn.arrays  # the backward's own references to the values are released
     with pytest.raises(BackwardError, match="second time"):
         out.backward()
     np.testing.assert_array_equal(x.grad, [8.0, 16.0])  # d(sum 4 x^2)/dx, added once
+
+
+@pytest.mark.parametrize("retain", [False, True])
+def test_a_finished_backward_holds_no_replaced_value(retain):
+    # What only the pass needed is released: once x's value is replaced, nothing of the
+    # graph keeps the old array alive (a retained graph does: it may backpropagate again).
+    x = _leaf([1.0, 2.0])
+    out = ((x * 2) * (x * 2)).sum()
+    out.backward(retain_graph=retain)
+    old = weakref.ref(x.data)
+    x.data = np.array([5.0, 6.0])
+    assert (old() is not None) == retain
 
 
 def test_graph_is_kept_with_retain_graph():
@@ -358,53 +359,6 @@ def test_no_grad_and_enable_grad_as_decorators():
         z = train(x)
         assert is_grad_enabled() is False
     assert z.requires_grad is True
-
-
-def test_no_grad_is_per_thread():
-    x = _leaf([1.0, 2.0])
-    inside = threading.Event()
-    recorded = threading.Event()
-    result = {}
-
-    def worker():
-        with no_grad():
-            inside.set()
-            # wait while the main thread records with this thread inside no_grad
-            result["waited"] = recorded.wait(timeout=10)
-            result["mode"] = is_grad_enabled()
-            result["y"] = x * 3
-
-    th = threading.Thread(target=worker)
-    th.start()
-    try:
-        assert inside.wait(timeout=10)
-        assert is_grad_enabled() is True
-        z = x * x
-    finally:
-        recorded.set()
-        th.join(timeout=10)
-    assert result["waited"] is True
-    assert result["mode"] is False
-    assert result["y"].requires_grad is False
-    assert z.requires_grad is True and z.grad_fn is not None
-    z.sum().backward()
-    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
-
-
-def test_new_thread_records_even_if_main_thread_is_in_no_grad():
-    x = _leaf([1.0, 2.0])
-    out = {}
-
-    def worker():
-        out["mode"] = is_grad_enabled()
-        out["y"] = x * 2
-
-    with no_grad():
-        th = threading.Thread(target=worker)
-        th.start()
-        th.join(timeout=10)
-    assert out["mode"] is True
-    assert out["y"].requires_grad is True
 
 
 def test_detach_cuts_the_graph():
@@ -535,7 +489,7 @@ def test_grad_rejects_inputs_not_requiring_grad():
 def test_retain_grad_keeps_intermediate_gradient():
     x = _leaf([1.0, -2.0])
     h = x * 3
-    h.retain_grad()
+    assert h.retain_grad() is h  # chainable, as in PyTorch
     k = h * 2  # not retained
     (k * h).sum().backward()  # out = 2 h^2: d/dh = 4h, d/dx = 12 h = 36 x
     np.testing.assert_array_equal(h.grad, [12.0, -24.0])
@@ -544,70 +498,6 @@ def test_retain_grad_keeps_intermediate_gradient():
 
 
 # ----------------------------------------------------------------------------- broadcasting
-
-
-def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Reference: dL/d input for an input of ``shape`` broadcast to g.shape, by counting.
-
-    Every output element adds its g to the input element it was copied from.
-    """
-    n = int(np.prod(shape))
-    owner = np.broadcast_to(np.arange(n).reshape(shape), g.shape)
-    return np.bincount(owner.ravel(), weights=g.ravel(), minlength=n).reshape(shape)
-
-
-_BROADCAST_PAIRS = [
-    ((3, 1), (1, 4)),
-    ((4,), (2, 3, 4)),
-    ((2, 3, 4), (4,)),
-    ((), (2, 3)),
-    ((2, 3), ()),
-    ((1,), (2, 3)),
-    ((2, 1, 4), (3, 1)),
-    ((5, 1, 1), (1, 2, 1)),
-]
-
-
-def test_broadcast_add_hand_numbers():
-    a = _leaf(np.zeros((3, 1)))
-    b = _leaf(np.zeros((1, 4)))
-    (a + b).sum().backward()
-    np.testing.assert_array_equal(a.grad, [[4.0], [4.0], [4.0]])
-    np.testing.assert_array_equal(b.grad, [[3.0, 3.0, 3.0, 3.0]])
-
-    s = _leaf(2.0)
-    m = _leaf(np.ones((2, 3)))
-    (s * m).sum().backward()
-    assert s.grad.shape == () and s.grad == 6.0
-    np.testing.assert_array_equal(m.grad, np.full((2, 3), 2.0))
-
-    v = _leaf(np.zeros(4))
-    t = _leaf(np.zeros((2, 3, 4)))
-    (v + t).sum().backward()
-    np.testing.assert_array_equal(v.grad, [6.0, 6.0, 6.0, 6.0])
-    np.testing.assert_array_equal(t.grad, np.ones((2, 3, 4)))
-
-
-@pytest.mark.parametrize("sa, sb", _BROADCAST_PAIRS, ids=str)
-def test_broadcast_gradients_summed_back(sa, sb):
-    rng = np.random.default_rng(0)
-    av = rng.standard_normal(sa)
-    bv = rng.standard_normal(sb) + 3.0  # away from zero for the division
-    out_shape = np.broadcast_shapes(sa, sb)
-    w = rng.standard_normal(out_shape)
-    A, B = np.broadcast_to(av, out_shape), np.broadcast_to(bv, out_shape)
-    cases = [
-        (lambda a, b: a + b, w, w),
-        (lambda a, b: a - b, w, -w),
-        (lambda a, b: a * b, w * B, w * A),
-        (lambda a, b: a / b, w / B, -w * A / B**2),
-    ]
-    for op, ga, gb in cases:
-        a, b = _leaf(av), _leaf(bv)
-        (op(a, b) * w).sum().backward()
-        assert a.grad.shape == sa and b.grad.shape == sb
-        np.testing.assert_allclose(a.grad, _sum_to(ga, sa), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(b.grad, _sum_to(gb, sb), rtol=1e-12, atol=1e-12)
 
 
 def test_broadcast_against_constant_array():

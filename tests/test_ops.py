@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tinygrad_edu import Tensor, ops
-from tinygrad_edu.autograd import Function, grad
+from tinygrad_edu.autograd import Function, grad, topological_sort
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
 from tinygrad_edu.testing.op_table import OPS
 
@@ -108,16 +108,22 @@ def test_second_derivative_matches_central_differences(name, examples):
     check()
 
 
+# Every kind of pattern: equal shapes, a missing leading axis on either side, 1s stretched on
+# both sides, a scalar on either side, and ranks that differ by more than one.
 BROADCAST_PATTERNS = [
     ((3,), (3,)),
     ((2, 3), (3,)),
     ((3,), (2, 3)),
     ((2, 1), (1, 3)),
+    ((3, 1), (1, 4)),
     ((), (2, 3)),
     ((2, 3), ()),
     ((4, 1, 3), (2, 1)),
     ((1,), (2, 2)),
     ((2, 1, 1), (1, 3, 1)),
+    ((4,), (2, 3, 4)),
+    ((2, 3, 4), (4,)),
+    ((2, 1, 4), (3, 1)),
 ]
 BINARY = {
     "add": lambda a, b: a + b,
@@ -129,6 +135,23 @@ BINARY = {
     "maximum": Tensor.maximum,
     "minimum": Tensor.minimum,
 }
+# dL/da and dL/db of L = sum(w * op(a, b)) on the broadcast values A, B, before summing back.
+BY_HAND = {
+    "add": lambda w, A, B: (w, w),
+    "sub": lambda w, A, B: (w, -w),
+    "mul": lambda w, A, B: (w * B, w * A),
+    "div": lambda w, A, B: (w / B, -w * A / B**2),
+}
+
+
+def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Reference: dL/d input for an input of ``shape`` broadcast to g.shape, by counting.
+
+    Every output element adds its g to the input element it was copied from.
+    """
+    n = int(np.prod(shape))
+    owner = np.broadcast_to(np.arange(n).reshape(shape), g.shape)
+    return np.bincount(owner.ravel(), weights=g.ravel(), minlength=n).reshape(shape)
 
 
 @pytest.mark.parametrize("shapes", BROADCAST_PATTERNS, ids=str)
@@ -136,13 +159,19 @@ BINARY = {
 def test_every_broadcasting_pattern(op, shapes):
     rng = np.random.default_rng(0)
     # Positive, well-separated values: the domain of pow and div, and no ties for max/min.
-    a = Tensor(rng.uniform(0.5, 1.5, shapes[0]), requires_grad=True)
-    b = Tensor(rng.uniform(1.6, 2.5, shapes[1]), requires_grad=True)
+    av, bv = rng.uniform(0.5, 1.5, shapes[0]), rng.uniform(1.6, 2.5, shapes[1])
+    a, b = Tensor(av, requires_grad=True), Tensor(bv, requires_grad=True)
     out = BINARY[op](a, b)
     assert out.shape == np.broadcast_shapes(*shapes)
     assert gradcheck(BINARY[op], [a, b])
-    out.backward(np.ones(out.shape))
+    w = rng.standard_normal(out.shape)
+    (out * w).sum().backward()
     assert a.grad.shape == shapes[0] and b.grad.shape == shapes[1]
+    if op in BY_HAND:  # exact: the broadcast gradient summed back by counting
+        A, B = np.broadcast_to(av, out.shape), np.broadcast_to(bv, out.shape)
+        ga, gb = BY_HAND[op](w, A, B)
+        np.testing.assert_allclose(a.grad, _sum_to(ga, shapes[0]), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(b.grad, _sum_to(gb, shapes[1]), rtol=1e-12, atol=1e-12)
 
 
 def test_every_operation_of_the_api_is_in_the_table():
@@ -170,15 +199,9 @@ NOT_IN_THE_TABLE = {
 
 
 def _functions_in(roots):
-    seen, found, stack = set(), set(), list(roots)
-    while stack:
-        t = stack.pop()
-        if isinstance(t, Tensor) and id(t) not in seen:
-            seen.add(id(t))
-            if t.grad_fn is not None:
-                found.add(type(t.grad_fn).__name__)
-                stack.extend(t.grad_fn.inputs)
-    return found
+    """The names of the Functions recorded behind ``roots`` (the engine's own graph walk)."""
+    return {type(t.grad_fn).__name__ for root in roots if isinstance(root, Tensor)
+            for t in topological_sort(root, freed_ok=True) if t.grad_fn is not None}
 
 
 def test_every_function_of_ops_is_exercised_by_the_table():

@@ -249,15 +249,6 @@ def test_astype_converts_and_is_differentiable():
     assert x.astype(np.float32).dtype == np.float32
 
 
-def test_retain_grad_keeps_intermediate_gradient():
-    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
-    h = x * 3
-    assert h.retain_grad() is h
-    (h * h).sum().backward()
-    np.testing.assert_array_equal(h.grad, [6.0, -12.0])
-    np.testing.assert_array_equal(x.grad, [18.0, -36.0])
-
-
 # ----------------------------------------------------------------------------- constructors
 
 

@@ -360,6 +360,7 @@ def test_backward_through_a_freed_graph():
         y.backward()
     check(excinfo, BackwardError, RuntimeError, "second time", "Sum", "freed",
           "retain_graph=True")
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])  # the failed call added nothing
 
 
 def test_grad_through_a_freed_graph():

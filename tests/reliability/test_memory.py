@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import BackwardError, Tensor, no_grad
-from tinygrad_edu.autograd import Function, grad
+from tinygrad_edu.autograd import Function, grad, topological_sort
 from tinygrad_edu.losses import cross_entropy, mse_loss
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
@@ -37,22 +37,9 @@ def gc_disabled():
 
 def graph_of(root: Tensor) -> tuple[list[Tensor], list[Function]]:
     """Every non-leaf tensor and every Function recorded below ``root`` (root excluded)."""
-    tensors: dict[int, Tensor] = {}
-    functions: dict[int, Function] = {}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        fn = node.grad_fn
-        if fn is None or id(fn) in functions:
-            continue
-        functions[id(fn)] = fn
-        for parent in fn.inputs:
-            if isinstance(parent, Tensor) and parent.grad_fn is not None:
-                if id(parent) not in tensors:
-                    tensors[id(parent)] = parent
-                    stack.append(parent)
-    functions.pop(id(root.grad_fn))
-    return list(tensors.values()), list(functions.values())
+    inner = [t for t in topological_sort(root, freed_ok=True)
+             if t.grad_fn is not None and t is not root]
+    return inner, [t.grad_fn for t in inner]
 
 
 def _data():

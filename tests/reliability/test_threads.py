@@ -192,13 +192,16 @@ def test_no_grad_in_one_thread_does_not_leak_into_another():
 
 
 def test_a_new_thread_starts_with_gradients_enabled():
-    """Even when started from inside a no_grad block (the mode is not inherited)."""
+    """Even when started from inside a no_grad block (the mode is not inherited): it records."""
     seen = []
+    w = Tensor([1.0, 2.0], requires_grad=True)
     with no_grad():
-        thread = threading.Thread(target=lambda: seen.append(is_grad_enabled()))
+        thread = threading.Thread(
+            target=lambda: seen.append((is_grad_enabled(), (w * 2).grad_fn is not None))
+        )
         thread.start()
         thread.join(10)
-    assert seen == [True]
+    assert seen == [(True, True)]
 
 
 @pytest.mark.parametrize("decorated", [True, False])
