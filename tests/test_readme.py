@@ -1,7 +1,9 @@
-"""The README stays true: every Python block in it runs, and the demo trains."""
+"""The README stays true: every Python and shell block in it runs, its links stay inside the
+repository, and the demo trains."""
 
 import re
 import runpy
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,42 @@ def test_demo_loss_falls(capsys):
     first = float(re.search(r"step\s+0\s+loss (\S+)", out).group(1))
     assert "gradcheck of the network: True" in out
     assert final < first / 10
+
+
+TEXT = (ROOT / "README.md").read_text()
+SHELL_BLOCKS = re.findall(r"```bash\n(.*?)```", TEXT, flags=re.S)
+
+
+def test_readme_links_only_to_files_inside_the_repository():
+    targets = re.findall(r"\]\(([^)\s]+)\)", TEXT)
+    assert targets, "the README links to its pictures and documents"
+    for target in targets:
+        assert "://" not in target or target.startswith("https://"), target
+        if "://" in target:
+            continue
+        path = (ROOT / target.split("#")[0]).resolve()
+        assert ROOT in path.parents, f"{target} points outside the repository"
+        assert path.exists(), f"{target} does not exist"
+    assert "shared" not in TEXT and not re.search(r"\bnote \d{3}\b", TEXT)
+
+
+def test_every_make_target_the_readme_names_exists():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.M))
+    named = set(re.findall(r"`make ([a-z][a-z-]*)`", TEXT))
+    for block in SHELL_BLOCKS:
+        named |= set(re.findall(r"^make ([a-z][a-z-]*)", block, flags=re.M))
+    assert {"demo", "test", "test-slow", "docs-site"} <= named
+    assert named <= targets, f"not in the Makefile: {sorted(named - targets)}"
+
+
+@pytest.mark.parametrize("index", [i for i, b in enumerate(SHELL_BLOCKS) if ".venv/bin/" in b])
+def test_readme_shell_block_runs_and_writes_nothing_into_the_repository(index):
+    def files() -> list[str]:  # caches (.pytest_cache, .hypothesis) may appear: not outputs
+        return sorted(p.name for p in ROOT.iterdir() if not p.name.startswith("."))
+
+    before = files()
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", SHELL_BLOCKS[index]], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert files() == before

@@ -112,7 +112,7 @@ def test_unknown_names_list_the_valid_ones():
         assert name in str(exc.value)
 
 
-# ----------------------------------------------------------------------------- the notes' claim
+# --------------------------------------------------- the course notes on weight initialisation
 
 
 def _unit_outputs(init_name: str, units: int = 4000, inputs: int = 1000) -> np.ndarray:
@@ -126,14 +126,14 @@ def _unit_outputs(init_name: str, units: int = 4000, inputs: int = 1000) -> np.n
     return layer(np.ones(inputs)).data
 
 
-def test_note_000_standard_normal_weights_give_z_a_std_of_sqrt_1001():
+def test_initialisation_notes_standard_normal_weights_give_z_a_std_of_sqrt_1001():
     z = _unit_outputs("standard_normal")
     assert abs(z.std() / math.sqrt(1001) - 1) < 0.05
     # tanh'(z) = 1 - tanh(z)^2 is almost zero for most units: they start saturated.
     assert np.mean(1 - np.tanh(z) ** 2) < 0.05
 
 
-def test_note_000_fan_in_weights_give_z_a_std_of_sqrt_2():
+def test_initialisation_notes_fan_in_weights_give_z_a_std_of_sqrt_2():
     z = _unit_outputs("fan_in")
     assert abs(z.std() / math.sqrt(2) - 1) < 0.05
     assert np.mean(1 - np.tanh(z) ** 2) > 0.45
