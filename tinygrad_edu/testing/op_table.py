@@ -3,7 +3,10 @@
 A test suite walks :data:`OPS` and, for each entry, draws inputs from ``cases``, checks the
 forward value against ``ref`` and the gradient against central differences (and the second
 derivative where ``second_order``). Adding an operation to the library means adding one row
-here; the tests follow.
+here; the tests follow. The references are strict where the library is: arguments the library
+rejects though numpy would take them raise :class:`Rejected`. The fuzzer (tests/test_fuzz.py)
+chains the rows that have a ``fuzz`` entry into random programs, with the same code and the
+same references.
 
 Example:
     >>> import numpy as np
