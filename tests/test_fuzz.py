@@ -106,6 +106,8 @@ class Program:
 
 def _literal(v: Any) -> str:
     """Python source for a parameter value (arrays as ``np.array([...])``)."""
+    if isinstance(v, np.ndarray) and v.size == 0:  # [] would lose a shape like (0, 2)
+        return f"np.zeros({v.shape}, dtype=np.{v.dtype.name})"
     if isinstance(v, np.ndarray):
         return f"np.array({v.tolist()!r})"
     if isinstance(v, tuple) and v and v[0] == "index":
