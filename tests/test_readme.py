@@ -63,6 +63,7 @@ def test_every_make_target_the_readme_names_exists():
     assert named <= targets, f"not in the Makefile: {sorted(named - targets)}"
 
 
+@pytest.mark.slow  # about 5 s each (processes that import the package): make test-slow, CI
 @pytest.mark.parametrize("index", [i for i, b in enumerate(SHELL_BLOCKS) if ".venv/bin/" in b])
 def test_readme_shell_block_runs_and_writes_nothing_into_the_repository(index):
     def files() -> list[str]:  # caches (.pytest_cache, .hypothesis) may appear: not outputs
