@@ -32,62 +32,13 @@ import numpy as np
 
 from ..autograd import current_recorder, no_grad
 from ..checkpoint import Entry, read_npz, write_npz
-from ..checks import all_finite
+from ..checks import all_finite, finite_number, positive_int
 from ..errors import CheckpointError, DTypeError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "check_number", "check_positive_int"]
+__all__ = ["Optimizer"]
 
 # ----------------------------------------------------------------------------- validation
-
-# The valid ranges of numeric hyper-parameters, written as the messages show them.
-_RANGES: dict[str, Callable[[float], bool]] = {
-    "(0, inf)": lambda x: x > 0,
-    "[0, inf)": lambda x: x >= 0,
-    "[0, 1)": lambda x: 0 <= x < 1,
-    "(0, 1]": lambda x: 0 < x <= 1,
-}
-
-
-def check_number(owner: str, name: str, value: Any, valid: str) -> float:
-    """``value`` as a float if it is a finite number in the interval ``valid``, else raise.
-
-    Args:
-        owner: who is asking, for the message (``"SGD"``).
-        name: the argument's name, for the message (``"momentum"``).
-        value: what the user gave.
-        valid: one of ``"(0, inf)"``, ``"[0, inf)"``, ``"[0, 1)"``, ``"(0, 1]"``.
-
-    Raises:
-        InvalidArgumentError: naming the argument, the value and the valid range.
-
-    Example:
-        >>> check_number("SGD", "momentum", 0.9, "[0, 1)")
-        0.9
-    """
-    # bool is an int in Python, but momentum=True is a slip, not a number.
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidArgumentError(
-            f"{owner}: {name} must be a finite number in {valid}; got {value!r} "
-            f"of type {type(value).__name__}"
-        )
-    x = float(value)
-    if not math.isfinite(x) or not _RANGES[valid](x):
-        raise InvalidArgumentError(f"{owner}: {name} must be a finite number in {valid}; got {x}")
-    return x
-
-
-def check_positive_int(owner: str, name: str, value: Any) -> int:
-    """``value`` as an int if it is a whole number >= 1 (not a float, not a bool), else raise.
-
-    Example:
-        >>> check_positive_int("StepDecay", "step_size", 10)
-        10
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidArgumentError(f"{owner}: {name} must be an integer >= 1; got {value!r}")
-    return int(value)
-
 
 def _check_bool(owner: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
@@ -103,22 +54,22 @@ def _check_betas(owner: str, name: str, value: Any) -> tuple[float, float]:
             f"{owner}: {name} must be a pair (beta1, beta2), each a number in [0, 1); got {value!r}"
         )
     return (
-        check_number(owner, f"{name}[0]", value[0], "[0, 1)"),
-        check_number(owner, f"{name}[1]", value[1], "[0, 1)"),
+        finite_number(value[0], f"{owner}: {name}[0]", "[0, 1)"),
+        finite_number(value[1], f"{owner}: {name}[1]", "[0, 1)"),
     )
 
 
 # How each known hyper-parameter is checked; the same rules guard construction and loading.
 _HYPER_RULES: dict[str, Callable[[str, str, Any], Any]] = {
-    "lr": lambda o, n, v: check_number(o, n, v, "(0, inf)"),
-    "momentum": lambda o, n, v: check_number(o, n, v, "[0, 1)"),
-    "decay": lambda o, n, v: check_number(o, n, v, "[0, 1)"),
-    "eps": lambda o, n, v: check_number(o, n, v, "(0, inf)"),
-    "weight_decay": lambda o, n, v: check_number(o, n, v, "[0, inf)"),
-    "damping": lambda o, n, v: check_number(o, n, v, "[0, inf)"),
+    "lr": lambda o, n, v: finite_number(v, f"{o}: {n}", "(0, inf)"),
+    "momentum": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, 1)"),
+    "decay": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, 1)"),
+    "eps": lambda o, n, v: finite_number(v, f"{o}: {n}", "(0, inf)"),
+    "weight_decay": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, inf)"),
+    "damping": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, inf)"),
     "betas": _check_betas,
     "nesterov": _check_bool,
-    "max_params": check_positive_int,
+    "max_params": lambda o, n, v: positive_int(v, f"{o}: {n}", "an integer >= 1"),
 }
 
 
