@@ -410,3 +410,61 @@ def test_a_backward_may_return_an_array_it_keeps_on_self():
     for _ in range(3):
         z.backward(np.ones(2), retain_graph=True)
     assert x.grad.tolist() == [6.0, 15.0]
+
+
+# ------------------------------------------------------------------ what a backward may return
+# Function's rule: a backward returns new arrays, or arrays it keeps where the engine sees them
+# (g, an input, a direct attribute of self). .grad may take a new array without a copy; each
+# test below backpropagates several times and checks that nothing the Function, the caller or
+# another leaf holds was changed by the passes adding into .grad in place.
+
+
+def test_a_backward_passing_g_through_leaves_the_callers_gradient_alone():
+    class Same(Function):  # z = x, VJP: dL/dx = g (the very array)
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, g, out, x):
+            return g
+
+    x = Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
+    z = Same.apply(x)
+    seed = np.array([0.5, -1.0])
+    for _ in range(3):
+        z.backward(seed, retain_graph=True)
+    assert seed.tolist() == [0.5, -1.0]
+    assert x.grad.tolist() == [1.5, -3.0]
+
+
+def test_a_backward_returning_its_input_leaves_the_input_alone():
+    class Square(Function):  # z = x^2 / 2 summed, VJP: dL/dx = g x (here g = 1: x itself)
+        def forward(self, x):
+            return np.asarray((x * x).sum() / 2)
+
+        def backward(self, g, out, x):
+            return x if g == 1 else g * x
+
+    x = Tensor([3.0, 4.0], requires_grad=True, dtype=np.float64)
+    z = Square.apply(x)
+    for _ in range(3):
+        z.backward(retain_graph=True)
+    assert x.data.tolist() == [3.0, 4.0]
+    assert x.grad.tolist() == [9.0, 12.0]
+
+
+def test_one_new_array_returned_for_two_inputs_gives_each_its_own_gradient():
+    class Both(Function):  # z = x + y, VJP: the same new array g * 1 for both
+        def forward(self, x, y):
+            return x + y
+
+        def backward(self, g, out, x, y):
+            shared = g * 1.0
+            return shared, shared
+
+    x = Tensor([1.0], requires_grad=True, dtype=np.float64)
+    y = Tensor([2.0], requires_grad=True, dtype=np.float64)
+    z = Both.apply(x, y)
+    z.backward(np.array([1.0]), retain_graph=True)
+    z.backward(np.array([10.0]))
+    x.grad += 100.0  # changing one leaf's gradient leaves the other's alone
+    assert x.grad.tolist() == [111.0] and y.grad.tolist() == [11.0]

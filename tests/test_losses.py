@@ -734,3 +734,58 @@ def test_smooth_losses_have_correct_second_derivatives(loss):
     # Newton's method differentiates the backward pass of the loss (create_graph=True).
     x = t64([[0.3, -1.2, 2.0], [1.0, 0.0, -0.5]], requires_grad=True)
     assert gradgradcheck(loss, [x])
+
+
+# ----------------------------------------------------------------------------- fused mean
+
+
+def _logits_and_labels(dtype, n=6, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, c)).astype(dtype) * 3, rng.integers(0, c, n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fused_mean_gives_the_bits_of_rows_then_mean(dtype):
+    x, y = _logits_and_labels(dtype)
+    fused, composed = Tensor(x, requires_grad=True), Tensor(x, requires_grad=True)
+    a = cross_entropy(fused, y)
+    b = cross_entropy(composed, y, reduction="none").mean()
+    assert a.grad_fn.name == "SoftmaxCrossEntropyMean"  # one node, the case being tested
+    assert a.dtype == b.dtype == dtype and a.shape == b.shape == ()
+    np.testing.assert_array_equal(a.data, b.data)
+    a.backward()
+    b.backward()
+    np.testing.assert_array_equal(fused.grad, composed.grad)
+
+
+def test_the_fused_mean_passes_gradcheck_and_gradgradcheck_in_float64():
+    x, y = _logits_and_labels(np.float64)
+    t = Tensor(x, requires_grad=True, dtype=np.float64)
+    assert gradcheck(lambda z: cross_entropy(z, y), [t])
+    assert gradgradcheck(lambda z: cross_entropy(z, y), [t])
+
+
+def test_the_fused_mean_backpropagates_twice_and_with_a_scaled_seed():
+    """Its backward turns its probabilities into the gradient: a second pass recomputes them."""
+    x, y = _logits_and_labels(np.float64)
+    t = Tensor(x, requires_grad=True)
+    loss = cross_entropy(t, y)
+    loss.backward(retain_graph=True)
+    once = t.grad.copy()
+    loss.backward(np.array(3.0))  # seed 3: adds 3 times the gradient
+    np.testing.assert_allclose(t.grad, 4 * once, rtol=1e-14)
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    np.testing.assert_allclose(once, p / len(y), rtol=1e-12)
+
+
+def test_an_ignored_label_still_takes_the_masked_mean():
+    x, y = _logits_and_labels(np.float64)
+    y[2] = -100
+    t = Tensor(x, requires_grad=True)
+    loss = cross_entropy(t, y)
+    kept = np.delete(np.arange(len(y)), 2)
+    expected = cross_entropy(Tensor(x[kept]), y[kept]).item()
+    assert loss.item() == pytest.approx(expected, rel=1e-14)
+    loss.backward()
+    np.testing.assert_array_equal(t.grad[2], np.zeros(x.shape[1]))

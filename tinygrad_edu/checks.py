@@ -7,6 +7,7 @@ a message that names the argument (``what``) and the value given.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,9 @@ def is_int(n: Any) -> bool:
     return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
 
 
-def positive_int(value: Any, what: str) -> int:
-    """``value`` as an int >= 1.
+def positive_int(value: Any, what: str, kind: str = "a positive integer") -> int:
+    """``value`` as an int >= 1 (not a float, not a bool). ``kind`` is how the message says
+    it (the optimisers and schedules say "an integer >= 1").
 
     Example:
         >>> from tinygrad_edu.checks import positive_int
@@ -30,19 +32,41 @@ def positive_int(value: Any, what: str) -> int:
         3
     """
     if not is_int(value) or value < 1:
-        raise InvalidArgumentError(f"{what} must be a positive integer; got {value!r}")
+        raise InvalidArgumentError(f"{what} must be {kind}; got {value!r}")
     return int(value)
 
 
-def finite_number(value: Any, what: str) -> float:
-    """``value`` as a finite float (ints and numpy numbers accepted, bools refused)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.number))
-        or not math.isfinite(value)
-    ):
-        raise InvalidArgumentError(f"{what} must be a finite number; got {value!r}")
-    return float(value)
+# The intervals finite_number can require, written as its messages show them.
+_INTERVALS: dict[str, Callable[[float], bool]] = {
+    "(0, inf)": lambda x: x > 0,
+    "[0, inf)": lambda x: x >= 0,
+    "[0, 1)": lambda x: 0 <= x < 1,
+    "(0, 1]": lambda x: 0 < x <= 1,
+}
+
+
+def finite_number(value: Any, what: str, valid: str | None = None) -> float:
+    """``value`` as a finite float (ints and numpy numbers accepted, bools refused: momentum=True
+    is a slip, not a number), in the interval ``valid`` when one is given: ``"(0, inf)"``,
+    ``"[0, inf)"``, ``"[0, 1)"`` or ``"(0, 1]"``.
+
+    Example:
+        >>> from tinygrad_edu.checks import finite_number
+        >>> finite_number(0.9, "SGD: momentum", "[0, 1)")
+        0.9
+    """
+    where = f" in {valid}" if valid else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(
+            f"{what} must be a finite number{where}; got {value!r} of type {type(value).__name__}"
+        )
+    x = float(value)
+    if valid is None:
+        if not math.isfinite(x):
+            raise InvalidArgumentError(f"{what} must be a finite number; got {value!r}")
+    elif not math.isfinite(x) or not _INTERVALS[valid](x):
+        raise InvalidArgumentError(f"{what} must be a finite number{where}; got {x}")
+    return x
 
 
 def int_pair(value: Any, op: str, name: str, low: int) -> tuple[int, int]:

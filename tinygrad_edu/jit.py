@@ -1325,6 +1325,29 @@ def _cross_entropy_backward(b, fn, ins, o, ctx, g, want, info):  # (p - onehot) 
     return [probs]
 
 
+def _cross_entropy_mean_forward(b, fn, ins, kw, out):  # SoftmaxCrossEntropyMean
+    x = ins[0]
+    if len(x.shape) != 2 or kw.get("labels") is None:
+        return None
+    rows = _Val("tmp", -1, None, (x.shape[0],), out.dtype)  # the per-sample losses' shape
+    per_sample, ctx = _cross_entropy_forward(b, fn, ins, kw, rows)
+    o = b.local((), out.dtype, fresh=True)
+    b.emit("{2} = np.asarray({0}.sum() / {1})", [per_sample, b.const(x.shape[0]), o], (o,))
+    return o, ctx
+
+
+def _cross_entropy_mean_backward(b, fn, ins, o, ctx, g, want, info):  # (g / N) (p - onehot)
+    probs, rows, labels = ctx
+    gn = b.local((), g.dtype)
+    b.ufunc("divide", "/", gn, g, b.const(int(rows.value.shape[0])))
+    b.emit("{0}[{1}, {2}] -= 1", [probs, rows, labels], (probs,))
+    if probs.kind == "buf":
+        b.emit("np.multiply({0}, {1}, out={0})", [probs, gn], (probs,))
+    else:
+        b.emit("{0} *= {1}", [probs, gn], (probs,))
+    return [probs]
+
+
 def _mse_forward(b, fn, ins, kw, out):  # MeanSquaredError: (1/n) sum (y - t)^2
     y, t = ins
     d = b.out(y.shape, y.dtype)
@@ -1370,6 +1393,8 @@ def _rules() -> dict[type, tuple[Callable[..., Any], Callable[..., Any]]]:
         ops.Transpose: (_transpose_forward, _transpose_backward),
         ops.SoftmaxCrossEntropy: (_cross_entropy_forward, _cross_entropy_backward),
         ops.MeanSquaredError: (_mse_forward, _mse_backward),
+        ops.SoftmaxCrossEntropyMean: (_cross_entropy_mean_forward,
+                                      _cross_entropy_mean_backward),
     }
 
 

@@ -420,6 +420,8 @@ def cross_entropy(
             per_sample = -(z.log_softmax(axis=-1) * q).sum(axis=-1)
         elif z.ndim >= 2:  # the common case, one fused operation: softmax - onehot
             flat = idx if idx.ndim == 1 else idx.reshape(-1)
+            if reduction == "mean" and keep is None and flat.size:  # the usual training loss
+                return ops.SoftmaxCrossEntropyMean.apply(_rows(z), labels=flat)
             rows = ops.SoftmaxCrossEntropy.apply(_rows(z), labels=flat)
             per_sample = rows if z.ndim == 2 else rows.reshape(batch)
         else:

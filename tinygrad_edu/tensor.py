@@ -294,7 +294,7 @@ class Tensor:
             self.requires_grad_(True)
 
     def _init(self, data: np.ndarray) -> None:
-        """Set every slot (``Function.apply`` does the same inline for speed)."""
+        """Set every slot (``Function.apply`` calls this for each result too)."""
         self._data = data
         self._grad: Any = None
         self.requires_grad = False

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.optim.steps import param, run
-from tinygrad_edu import Tensor
+from tinygrad_edu import InvalidArgumentError, Tensor
 from tinygrad_edu.optim import SGD
 
 
@@ -164,3 +164,84 @@ def test_matches_torch_sgd():
             (0.5 * tw @ (tA @ tw) - (tw * tB).sum()).backward()
             topt.step()
             np.testing.assert_allclose(got[step], tw.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+# ----------------------------------------------------------------------------- plain SGD in place
+
+
+def two_float32_params():
+    a = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    b = Tensor(np.array([[3.0, 4.0], [5.0, 6.0]], dtype=np.float32), requires_grad=True)
+    return a, b
+
+
+REFUSED = "parameter 1 .*inf or NaN; nothing was changed"
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.25])
+def test_plain_sgd_gives_the_numbers_of_its_formula_bit_for_bit(decay):
+    rng = np.random.default_rng(0)
+    a, b = two_float32_params()
+    opt = SGD([a, b], lr=0.3, weight_decay=decay)
+    for _ in range(3):
+        grads = [rng.standard_normal(p.shape).astype(np.float32) for p in (a, b)]
+        expected = [p.data - np.float32(0.3) * (g + np.float32(decay) * p.data) if decay
+                    else p.data - np.float32(0.3) * g for p, g in zip((a, b), grads)]
+        a.grad, b.grad = grads
+        arrays = [a.data, b.data]
+        opt.step()
+        assert a.data is arrays[0] and b.data is arrays[1]  # in place
+        for p, want in zip((a, b), expected):
+            np.testing.assert_array_equal(p.data, want)
+        np.testing.assert_array_equal(a.grad, grads[0])  # weight decay leaves .grad alone
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_plain_sgd_refuses_a_non_finite_gradient_and_changes_nothing(bad):
+    a, b = two_float32_params()
+    opt = SGD([a, b], lr=0.1)
+    a.grad = np.array([0.5, 0.5], dtype=np.float32)
+    b.grad = np.array([[1.0, 1.0], [1.0, bad]], dtype=np.float32)  # last
+    with np.errstate(all="ignore"):
+        with pytest.raises(InvalidArgumentError, match=REFUSED):
+            opt.step()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+    np.testing.assert_array_equal(b.data, [[3.0, 4.0], [5.0, 6.0]])
+    assert opt.step_count == 0
+
+
+def test_plain_sgd_refuses_to_overflow_float32_and_changes_nothing():
+    a, b = two_float32_params()
+    opt = SGD([a, b], lr=10.0)
+    a.grad = np.ones(2, dtype=np.float32)
+    b.grad = np.array([[1.0, 1.0], [1.0, 3e38]], dtype=np.float32)  # 10 * 3e38 overflows
+    with np.errstate(all="ignore"):
+        with pytest.raises(InvalidArgumentError, match=REFUSED):
+            opt.step()
+    with np.errstate(all="raise"):
+        with pytest.raises(FloatingPointError, match="parameter 1 .*nothing was changed"):
+            opt.step()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+    np.testing.assert_array_equal(b.data, [[3.0, 4.0], [5.0, 6.0]])
+
+
+def test_plain_sgd_refuses_a_weight_already_non_finite_and_changes_nothing():
+    a, b = two_float32_params()
+    b.data[1, 1] = np.nan  # written behind the engine's back
+    opt = SGD([a, b], lr=0.1)
+    a.grad, b.grad = np.ones(2, dtype=np.float32), np.ones((2, 2), dtype=np.float32)
+    with pytest.raises(InvalidArgumentError, match=REFUSED):
+        opt.step()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+
+
+def test_plain_sgd_under_a_raising_errstate_changes_nothing_when_numpy_raises():
+    a, b = two_float32_params()
+    opt = SGD([a, b], lr=1e-30)
+    a.grad = np.ones(2, dtype=np.float32)
+    b.grad = np.full((2, 2), 1e-20, dtype=np.float32)  # 1e-30 * 1e-20 underflows
+    with np.errstate(all="raise"):
+        with pytest.raises(FloatingPointError, match="parameter 1 .*nothing was changed"):
+            opt.step()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+    assert opt.step_count == 0

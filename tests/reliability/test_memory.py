@@ -55,7 +55,7 @@ def _weakrefs(root: Tensor):
 
 
 def test_the_graph_outlives_backward_and_dies_with_its_output():
-    model = MLP([4, 16, 3], rng=0)
+    model = MLP([4, 16, 16, 3], rng=0)  # 5 nodes before the loss (its mean is one node)
     X, y = _data()
     with gc_disabled():
         loss = cross_entropy(model(X), y)
@@ -73,7 +73,7 @@ def test_the_graph_outlives_backward_and_dies_with_its_output():
 
 
 def test_before_backward_the_graph_lives_exactly_as_long_as_its_output():
-    model = MLP([4, 16, 3], rng=0)
+    model = MLP([4, 16, 16, 3], rng=0)
     X, y = _data()
     with gc_disabled():
         loss = cross_entropy(model(X), y)

@@ -13,7 +13,9 @@ the new values, and no new arrays are made per step (each parameter gets scratch
 A step is all or nothing: the new weights and state of every parameter are computed first (the
 weights into a buffer, the state into copies), checked (finite), and only then written. A step
 that fails, for a huge gradient, a NaN or ``np.errstate(all="raise")``, leaves every parameter
-and every state array as it was. That costs two passes over the weights (a check and a copy).
+and every state array as it was. That costs two passes over the weights (a check and a copy),
+except where a rule can prove beforehand that its update is finite and raises nothing: plain
+SGD then checks the weights and its step eta g with one dot each and writes in place.
 
 Subclasses name their hyper-parameters, say which state arrays they keep
 (:meth:`Optimizer._state_spec`) and write the rule for one parameter (:meth:`Optimizer._update`).
@@ -30,62 +32,13 @@ import numpy as np
 
 from ..autograd import current_recorder, no_grad
 from ..checkpoint import Entry, read_npz, write_npz
-from ..checks import all_finite
+from ..checks import all_finite, finite_number, positive_int
 from ..errors import CheckpointError, DTypeError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "check_number", "check_positive_int"]
+__all__ = ["Optimizer"]
 
 # ----------------------------------------------------------------------------- validation
-
-# The valid ranges of numeric hyper-parameters, written as the messages show them.
-_RANGES: dict[str, Callable[[float], bool]] = {
-    "(0, inf)": lambda x: x > 0,
-    "[0, inf)": lambda x: x >= 0,
-    "[0, 1)": lambda x: 0 <= x < 1,
-    "(0, 1]": lambda x: 0 < x <= 1,
-}
-
-
-def check_number(owner: str, name: str, value: Any, valid: str) -> float:
-    """``value`` as a float if it is a finite number in the interval ``valid``, else raise.
-
-    Args:
-        owner: who is asking, for the message (``"SGD"``).
-        name: the argument's name, for the message (``"momentum"``).
-        value: what the user gave.
-        valid: one of ``"(0, inf)"``, ``"[0, inf)"``, ``"[0, 1)"``, ``"(0, 1]"``.
-
-    Raises:
-        InvalidArgumentError: naming the argument, the value and the valid range.
-
-    Example:
-        >>> check_number("SGD", "momentum", 0.9, "[0, 1)")
-        0.9
-    """
-    # bool is an int in Python, but momentum=True is a slip, not a number.
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidArgumentError(
-            f"{owner}: {name} must be a finite number in {valid}; got {value!r} "
-            f"of type {type(value).__name__}"
-        )
-    x = float(value)
-    if not math.isfinite(x) or not _RANGES[valid](x):
-        raise InvalidArgumentError(f"{owner}: {name} must be a finite number in {valid}; got {x}")
-    return x
-
-
-def check_positive_int(owner: str, name: str, value: Any) -> int:
-    """``value`` as an int if it is a whole number >= 1 (not a float, not a bool), else raise.
-
-    Example:
-        >>> check_positive_int("StepDecay", "step_size", 10)
-        10
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidArgumentError(f"{owner}: {name} must be an integer >= 1; got {value!r}")
-    return int(value)
-
 
 def _check_bool(owner: str, name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
@@ -101,22 +54,22 @@ def _check_betas(owner: str, name: str, value: Any) -> tuple[float, float]:
             f"{owner}: {name} must be a pair (beta1, beta2), each a number in [0, 1); got {value!r}"
         )
     return (
-        check_number(owner, f"{name}[0]", value[0], "[0, 1)"),
-        check_number(owner, f"{name}[1]", value[1], "[0, 1)"),
+        finite_number(value[0], f"{owner}: {name}[0]", "[0, 1)"),
+        finite_number(value[1], f"{owner}: {name}[1]", "[0, 1)"),
     )
 
 
 # How each known hyper-parameter is checked; the same rules guard construction and loading.
 _HYPER_RULES: dict[str, Callable[[str, str, Any], Any]] = {
-    "lr": lambda o, n, v: check_number(o, n, v, "(0, inf)"),
-    "momentum": lambda o, n, v: check_number(o, n, v, "[0, 1)"),
-    "decay": lambda o, n, v: check_number(o, n, v, "[0, 1)"),
-    "eps": lambda o, n, v: check_number(o, n, v, "(0, inf)"),
-    "weight_decay": lambda o, n, v: check_number(o, n, v, "[0, inf)"),
-    "damping": lambda o, n, v: check_number(o, n, v, "[0, inf)"),
+    "lr": lambda o, n, v: finite_number(v, f"{o}: {n}", "(0, inf)"),
+    "momentum": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, 1)"),
+    "decay": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, 1)"),
+    "eps": lambda o, n, v: finite_number(v, f"{o}: {n}", "(0, inf)"),
+    "weight_decay": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, inf)"),
+    "damping": lambda o, n, v: finite_number(v, f"{o}: {n}", "[0, inf)"),
     "betas": _check_betas,
     "nesterov": _check_bool,
-    "max_params": check_positive_int,
+    "max_params": lambda o, n, v: positive_int(v, f"{o}: {n}", "an integer >= 1"),
 }
 
 
@@ -268,7 +221,8 @@ class Optimizer:
 
         All or nothing: every new weight and every new state array is computed first (into
         copies, under whatever ``np.errstate`` the caller set) and checked (finite, the
-        parameter's shape and dtype); only when all are valid is anything written.
+        parameter's shape and dtype); only when all are valid is anything written. (Plain SGD
+        checks its inputs instead, when that proves the result finite; see ``_step_in_place``.)
 
         Raises:
             ShapeError: a gradient whose shape is not its parameter's (nothing is changed).
@@ -278,12 +232,29 @@ class Optimizer:
             FloatingPointError: numpy raised (``np.errstate(all="raise")``); nothing changed.
         """
         self._check_lr("step")
-        owner = f"{type(self).__name__}.step"
         work = self._gradients("step")
-        spec = self._state_spec(self._hyper())
         recorder = current_recorder()
         if recorder is not None:  # a jit recording: its replay repeats this update
             recorder.on_optimizer_step(self, work)
+        if not self._step_in_place(work):
+            self._step_staged(work)
+        self.step_count += 1
+
+    def _step_in_place(self, work: list[tuple[int, np.ndarray, np.ndarray]]) -> bool:
+        """Make the step in place, without staging copies, when the rule can prove first that
+        every new value is finite and that nothing in the update can raise; return whether it
+        did. Nothing may change when it returns False: :meth:`_step_staged` then runs.
+
+        The base class proves nothing (False): subclasses whose rule allows a cheap proof
+        override it (:class:`SGD` without momentum).
+        """
+        return False
+
+    def _step_staged(self, work: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+        """The all-or-nothing step for any rule: every new weight and state array is computed
+        into copies and checked before anything is written."""
+        owner = f"{type(self).__name__}.step"
+        spec = self._state_spec(self._hyper())
         updates = []
         with no_grad():
             for i, w, g in work:
@@ -315,7 +286,6 @@ class Optimizer:
                 for name, value in state.items():
                     np.copyto(self.state[i][name], value)
                 self.params[i]._bump_version()  # changed in place: see Tensor._bump_version
-        self.step_count += 1
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume training exactly, as a flat dict of plain values.
@@ -540,9 +510,24 @@ class Optimizer:
         """(index, w, g) for every parameter with a gradient, all checked before any update."""
         owner = f"{type(self).__name__}.{op}"
         work = []
+        states = self.state
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if g is None:
+                continue
+            w = p._data
+            # What every backward pass leaves (a float array of the parameter's own shape and
+            # dtype) needs none of the conversions and messages below, only the checks; the
+            # state, if any, is checked below.
+            if (
+                g.__class__ is np.ndarray
+                and g.dtype is w.dtype
+                and g.shape == w.shape
+                and w.dtype.kind == "f"
+                and w.flags.writeable
+                and not states[i]
+            ):
+                work.append((i, w, g))
                 continue
             if isinstance(g, Tensor):  # left by backward(create_graph=True): use its value
                 g = g.data

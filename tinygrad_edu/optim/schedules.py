@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import finite_number, positive_int
 from ..errors import CheckpointError, InvalidArgumentError
-from .optimizer import check_number, check_positive_int
 
 __all__ = [
     "DelayedInverseDecay",
@@ -80,7 +80,7 @@ class Schedule:
                 f"{owner}: needs an optimiser with an lr attribute; got {type(optimizer).__name__}"
             )
         self.optimizer = optimizer
-        self.lr0: float = check_number(owner, "optimizer.lr", optimizer.lr, "(0, inf)")
+        self.lr0: float = finite_number(optimizer.lr, f"{owner}: optimizer.lr", "(0, inf)")
         self.t: int = 0
         self.optimizer.lr = self.get_lr()
 
@@ -132,7 +132,7 @@ class Schedule:
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
             raise CheckpointError(f"{owner}: t must be an integer >= 0; got {t!r}")
         try:
-            lr0 = check_number(owner, "lr0", d["lr0"], "(0, inf)")
+            lr0 = finite_number(d["lr0"], f"{owner}: lr0", "(0, inf)")
             hyper = self._check_hyper({name: d[name] for name in self._hyper_names})
         except InvalidArgumentError as exc:
             raise CheckpointError(f"invalid entry in the state: {exc}") from None
@@ -218,8 +218,10 @@ class StepDecay(Schedule):
 
     def _check_hyper(self, hyper: dict[str, Any]) -> dict[str, Any]:
         return {
-            "step_size": check_positive_int("StepDecay", "step_size", hyper["step_size"]),
-            "factor": check_number("StepDecay", "factor", hyper["factor"], "(0, 1]"),
+            "step_size": positive_int(
+                hyper["step_size"], "StepDecay: step_size", "an integer >= 1"
+            ),
+            "factor": finite_number(hyper["factor"], "StepDecay: factor", "(0, 1]"),
         }
 
     def _lr_at(self, t: int) -> float:
@@ -251,7 +253,7 @@ class ExponentialDecay(Schedule):
         super().__init__(optimizer)
 
     def _check_hyper(self, hyper: dict[str, Any]) -> dict[str, Any]:
-        return {"k": check_number("ExponentialDecay", "k", hyper["k"], "[0, inf)")}
+        return {"k": finite_number(hyper["k"], "ExponentialDecay: k", "[0, inf)")}
 
     def _lr_at(self, t: int) -> float:
         return self.lr0 * math.exp(-self.k * t)
@@ -318,7 +320,7 @@ class DelayedInverseDecay(Schedule):
         super().__init__(optimizer)
 
     def _check_hyper(self, hyper: dict[str, Any]) -> dict[str, Any]:
-        return {"tau": check_number("DelayedInverseDecay", "tau", hyper["tau"], "(0, inf)")}
+        return {"tau": finite_number(hyper["tau"], "DelayedInverseDecay: tau", "(0, inf)")}
 
     def _lr_at(self, t: int) -> float:
         return self.lr0 * self.tau / max(t, self.tau)

@@ -864,6 +864,12 @@ _SPECS = [
         _cross_entropy_ref,
         _cross_entropy_case(),
     ),
+    OpSpec(  # the per-sample rows (SoftmaxCrossEntropy): the mean above is a node of its own
+        "cross_entropy_sum",
+        lambda x, labels: cross_entropy(x, labels, reduction="sum"),
+        lambda x, labels: _cross_entropy_ref(x, labels) * len(x),
+        _cross_entropy_case(),
+    ),
     OpSpec(
         "mse_loss",
         lambda pred, target: mse_loss(pred, target),
