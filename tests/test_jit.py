@@ -365,7 +365,7 @@ def test_the_program_is_readable_numpy():
     assert "    np.add(b0, w1, out=b0)" in lines  # the bias added in place
     assert "    np.maximum(b0, 0, out=b0)" in lines  # ReLU over its own input
     assert any(" = indices_none_ignored_" in line for line in lines)  # the labels checked again
-    assert "    P0.grad = t" in "\n".join(lines)  # dL/dW1, a new small array
+    assert "    P0._grad = t" in "\n".join(lines)  # dL/dW1, a new small array
     assert "    np.subtract(w0, sgd" in "\n".join(lines)  # SGD in place
     assert lines[-1].startswith("    return _own(")  # the loss, a new array each call
     compile(text, "<program>", "exec")  # it is the source that runs
