@@ -539,3 +539,29 @@ def test_a_replayed_sgd_step_with_a_non_finite_gradient_changes_nothing(momentum
     for s, old in zip(opt.state, velocity):
         for k in old:
             np.testing.assert_array_equal(s[k], old[k])
+
+
+def test_labels_equal_to_ignore_index_run_eagerly_and_give_eager_numbers():
+    # The program has no mask for ignored labels: such a batch runs eagerly (one warning),
+    # whether it comes while recording or at a replay; the others replay. Equal to eager.
+    def make():
+        model = MLP([5, 40, 3], activation="relu", rng=21)
+        return model, SGD(model.parameters(), lr=0.1, momentum=0.5)
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager, step = training_step(m1, o1, cross_entropy), jit(training_step(m2, o2, cross_entropy))
+    rng = np.random.default_rng(21)
+    ignored = {0, 4, 5, 9}  # while recording, at a replay, twice in a row
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(12):
+            x, y = batch(rng, 16, cross_entropy)
+            if k in ignored:
+                y[[2, 7]] = -100
+            assert_same(m1, m2, eager(x, y), step(x, y))
+    messages = [str(w.message) for w in caught if issubclass(w.category, JitWarning)]
+    assert len(messages) == 2
+    assert "cross_entropy got labels equal to ignore_index=-100: such a call runs eagerly" in (
+        messages[0])
+    assert "a batch ran eagerly, the program refused it" in messages[1]
+    assert step.replays == 9  # calls 3-11 passed the guard; the program refused 4, 5 and 9

@@ -1011,3 +1011,59 @@ def _accumulate_leaf(node: Tensor, g: Any, create_graph: bool, owned: bool = Fal
     else:
         np.add(old, g, out=old)
 
+
+
+# ----------------------------------------------------------------------------- hooks for jit
+#
+# What a jit recording (tinygrad_edu/jit.py) and the code that tells it things (nn/module.py,
+# losses.py, optimisers) need from the engine, without reaching into its private names.
+
+#: How many jit recordings run in any thread, as a one-item list (``active_recordings[0]``):
+#: a hot path reads one list item and asks its thread's recorder only when it is not 0.
+active_recordings = _recordings
+
+
+def grad_state() -> Any:
+    """This thread's engine state, for a jit guard to read on every call: ``.enabled`` (grad
+    mode), ``.anomaly`` (detect_anomaly), ``.recorder`` (the recording in progress, or None).
+    The object is shared by all threads; each thread sees its own values through it."""
+    return _grad_mode
+
+
+def start_recording(recorder: Any) -> None:
+    """Install ``recorder`` as this thread's jit recording: Function.apply, backward(),
+    optimisers' step(), outside() and modules tell it what they do until stop_recording()."""
+    _grad_mode.recorder = recorder
+    _recordings[0] += 1
+
+
+def stop_recording() -> None:
+    """End this thread's jit recording (see start_recording)."""
+    _grad_mode.recorder = None
+    _recordings[0] -= 1
+
+
+def skip_recording(reason: str) -> None:
+    """Tell this thread's jit recording, if any, that this call cannot become its program
+    (``reason`` says why): the call runs eagerly as always, and a later call records again."""
+    recorder = _grad_mode.recorder
+    if recorder is not None:
+        recorder.skip(reason)
+
+
+def run_backward_watched(
+    root: Tensor,
+    g: Any,
+    create_graph: bool,
+    retain: bool,
+    hook: Callable[[Tensor, Function, Any, tuple[Any, ...]], None],
+) -> None:
+    """The backward pass of :func:`backward` from ``root`` with seed ``g``, with ``hook(node,
+    fn, g, in_grads)`` seeing every step (see _run_backward), run outside this thread's
+    recording (a recording watches the pass through its hook, not as operations of the step)."""
+    recorder = _grad_mode.recorder
+    _grad_mode.recorder = None
+    try:
+        _run_backward(root, g, create_graph, retain, wanted=None, hook=hook)
+    finally:
+        _grad_mode.recorder = recorder

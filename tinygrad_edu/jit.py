@@ -106,13 +106,18 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from . import tensor as _tensor_module
-from .autograd import Function, _grad_mode, _recordings, _run_backward
+from .autograd import (
+    Function,
+    grad_state,
+    run_backward_watched,
+    start_recording,
+    stop_recording,
+)
 from .broadcast import unbroadcast
 from .checks import all_finite
 from .errors import InvalidArgumentError, TinygradEduError
 from .optim.sgd import SGD
-from .tensor import Tensor
+from .tensor import Tensor, get_default_dtype
 
 __all__ = ["Jit", "JitMismatchError", "JitWarning", "jit"]
 
@@ -234,7 +239,7 @@ def _describe(value: Any) -> str:
 
 
 class _Recorder:
-    """Watches one eager run of the step (installed as ``_grad_mode.recorder``)."""
+    """Watches one eager run of the step (installed by ``autograd.start_recording``)."""
 
     def __init__(self, args: tuple[Any, ...], entry: dict[int, bool] | None = None) -> None:
         # Whether each parameter of the previous recording had no .grad when this call began
@@ -257,6 +262,7 @@ class _Recorder:
         self.n_results = 0
         self.n_consts = 0
         self.problem: str | None = None
+        self.skipped: str | None = None  # why this call cannot become the program, if so
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 if a.requires_grad:
@@ -341,6 +347,11 @@ class _Recorder:
         if self.problem is None:
             self.problem = f"the step uses {what}, which a replay cannot repeat"
 
+    def skip(self, reason: str) -> None:
+        """This call cannot become the program (autograd.skip_recording): it stays eager."""
+        if self.skipped is None:
+            self.skipped = reason
+
     def on_op(self, fn: Function, args: tuple[Any, ...], params: dict[str, Any], out: Tensor):
         try:
             ins = [self._input(a) for a in args]
@@ -386,12 +397,8 @@ class _Recorder:
                 None if gi is None else (np.shape(gi), np.result_type(gi)) for gi in in_grads
             )))
 
-        _grad_mode.recorder = None  # the pass's own operations are not the step's
-        try:
-            _run_backward(root, g, create_graph, retain_graph or create_graph, wanted=None,
-                          hook=watch)
-        finally:
-            _grad_mode.recorder = self
+        # The pass's own operations are not the step's: it runs outside the recording.
+        run_backward_watched(root, g, create_graph, retain_graph or create_graph, watch)
         leaves = []
         for p in list(self.params):
             if p.grad is not grads_before.get(id(p)):
@@ -575,6 +582,15 @@ def _wrap(a: Any) -> Tensor:
     return t
 
 
+class _Eager:
+    """What a replay returns when the arguments' checks refused its batch: run it eagerly."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 def _own(a: Any) -> Tensor:
     """A returned value made anew by this call, as a Tensor (no copy needed)."""
     t = Tensor.__new__(Tensor)
@@ -589,7 +605,8 @@ class _Builder:
         self.rec, self.info, self.args = rec, info, args
         self.code: list[tuple[str, list[_Slot], tuple[_Slot, ...]]] = []
         self.ns: dict[str, Any] = {"np": np, "_fit": _fit, "_tuple": _tuple, "_wrap": _wrap,
-                                   "_own": _own}
+                                   "_own": _own, "_Eager": _Eager}
+        self.n_prologue = 0
         self.slots: dict[int, _Slot] = {}  # id(_Val) -> slot
         self.n_names = 0
         self.opt_guards: list[tuple[str, Any]] = []
@@ -726,6 +743,12 @@ class _Builder:
 
     def build(self) -> None:
         self.fwd: dict[int, Any] = {}
+        # Calls that read only the arguments and constants (the labels' checks, a batch's
+        # conversion: functions of their inputs) run first, before anything changes, so that
+        # a batch they refuse (labels equal to ignore_index, or wrong) can run eagerly instead
+        # and eager mode says or does what it would. A random draw stays in its place.
+        prologue: list[tuple[str, list[_Slot], tuple[_Slot, ...]]] = []
+        early: set[int] = set()
         for index, ev in enumerate(self.rec.events):
             kind = ev[0]
             if kind == "op":
@@ -741,6 +764,11 @@ class _Builder:
                 o = self.local(out.shape, out.dtype)
                 self.slots[id(out)] = o
                 self.emit(f"{{{len(refs) + 1}}} = {{0}}({args})", [f, *refs, o], (o,))
+                if all(v.kind in ("arg", "argobj") or id(v) in early or (
+                        v.kind == "const" and not isinstance(v.obj, np.random.Generator))
+                       for v in ins):
+                    early.add(id(out))
+                    prologue.append(self.code.pop())
             elif kind == "backward":
                 self.backward(ev)
             else:
@@ -770,6 +798,8 @@ class _Builder:
                 i += 1
         body = ", ".join(texts) + ("," if self.info["many"] and len(texts) == 1 else "")
         self.emit(f"return ({body})" if self.info["many"] else f"return {body}", refs)
+        self.n_prologue = len(prologue)
+        self.code = prologue + self.code
 
     def op(self, index: int, ev: tuple[Any, ...]) -> None:
         _, cls, fn, ins, kw, out, recorded = ev
@@ -1000,16 +1030,22 @@ class _Builder:
                 lines.append(f"    d{i} = a{i}._data")
             elif isinstance(a, np.ndarray):
                 lines.append(f"    d{i} = a{i}")
-        for template, refs, _ in self.code:
-            lines.append("    " + template.format(*[s.name for s in refs]))
+        if self.n_prologue:
+            lines.append("    try:  # the arguments' checks: a batch they refuse runs eagerly")
+        for i, (template, refs, _) in enumerate(self.code):
+            indent = "        " if i < self.n_prologue else "    "
+            lines.append(indent + template.format(*[s.name for s in refs]))
+            if i + 1 == self.n_prologue:
+                lines += ["    except Exception as exc:", "        return _Eager(exc)"]
         return "\n".join(lines) + "\n"
 
     def guard_source(self) -> str:
         """The guard: True when a call may replay the program (checked on every call)."""
-        self.ns.update(_T=Tensor, _nd=np.ndarray, _gm=_grad_mode, _tm=_tensor_module,
-                       _dd=_tensor_module._default_dtype)
-        checks = [f"_gm.enabled is {_grad_mode.enabled}", f"_gm.anomaly is {_grad_mode.anomaly}",
-                  "_tm._default_dtype is _dd"]
+        mode = grad_state()
+        self.ns.update(_T=Tensor, _nd=np.ndarray, _gm=mode, _dt=get_default_dtype,
+                       _dd=get_default_dtype())
+        checks = [f"_gm.enabled is {mode.enabled}", f"_gm.anomaly is {mode.anomaly}",
+                  "_dt() is _dd"]
         for i, a in enumerate(self.args):
             if isinstance(a, (Tensor, np.ndarray)):
                 self.ns[f"_s{i}"], self.ns[f"_t{i}"] = a.shape, a.dtype
@@ -1457,8 +1493,8 @@ def _call_key(args: tuple[Any, ...]) -> tuple[Any, ...]:
             described.append(("ndarray", a.shape, str(a.dtype)))
         else:
             described.append((type(a).__name__, repr(a)))
-    return (tuple(described), _grad_mode.enabled, _grad_mode.anomaly,
-            np.dtype(_tensor_module._default_dtype).name)
+    mode = grad_state()
+    return (tuple(described), mode.enabled, mode.anomaly, np.dtype(get_default_dtype()).name)
 
 
 def _key_change(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
@@ -1504,6 +1540,9 @@ class _Program:
                            if a.kind == "const" and isinstance(a.value, np.random.Generator)]
 
 
+_active = autograd.active_recordings  # read on every call: one list item
+
+
 class Jit:
     """A training step recorded once and replayed as a numpy program (see :func:`jit`)."""
 
@@ -1519,22 +1558,33 @@ class Jit:
         self._refused: dict[tuple[Any, ...], str] = {}
         self._said: set[str] = set()
         self._last_params: list[Tensor] = []
-        self.replays = 0  # calls answered by the program (the rest ran eagerly)
+        self.replays = 0  # calls the guard let through to the program (the rest ran eagerly)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
         program = self._program
-        if (program is not None and len(args) == program.n_args and not _recordings[0]
+        if (program is not None and len(args) == program.n_args and not _active[0]
                 and program.guard(*args)):
             self.replays += 1
-            return self._verified(program, args) if self.verify else program.replay(*args)
+            if self.verify:
+                return self._verified(program, args)
+            out = program.replay(*args)
+            return self._eager(args, out) if out.__class__ is _Eager else out
         return self._slow(args)
 
     def _replay(self, program: _Program, args: tuple[Any, ...]) -> Any:
         self.replays += 1
         if self.verify:
             return self._verified(program, args)
-        return program.replay(*args)
+        out = program.replay(*args)
+        return self._eager(args, out) if out.__class__ is _Eager else out
+
+    def _eager(self, args: tuple[Any, ...], refused: _Eager) -> Any:
+        """A batch the program's checks refused, run eagerly: eager mode raises what it finds
+        wrong, or computes what the program cannot (labels equal to ignore_index)."""
+        result = self.fn(*args)
+        self._say(f"a batch ran eagerly, the program refused it: {refused.error}")
+        return result
 
     @property
     def program(self) -> str:
@@ -1570,7 +1620,7 @@ class Jit:
                           stacklevel=3)
 
     def _slow(self, args: tuple[Any, ...]) -> Any:
-        if _grad_mode.recorder is not None:  # inside another recording: that one sees it all
+        if grad_state().recorder is not None:  # inside another recording: it sees it all
             return self.fn(*args)
         key = _call_key(args)
         known = self._programs.get(key)
@@ -1591,14 +1641,16 @@ class Jit:
             rec = _Recorder(args, entry)
         except _Unsupported as exc:
             return self._refuse(key, str(exc), args)
-        _grad_mode.recorder = rec
-        _recordings[0] += 1
+        start_recording(rec)
         try:
             result = self.fn(*args)
         finally:
-            _grad_mode.recorder = None
-            _recordings[0] -= 1
+            stop_recording()
         self._last_params = list(rec.params)
+        if rec.skipped is not None:  # this call only: the next one records again
+            self._pending = None
+            self._say(f"{rec.skipped}: such a call runs eagerly")
+            return result
         try:
             info = rec.finish(result)
         except _Unsupported as exc:
@@ -1630,6 +1682,8 @@ class Jit:
         """Replay, then run eagerly from the same state; raise on the first difference."""
         state = _State(program)
         replayed = program.replay(*args)
+        if replayed.__class__ is _Eager:
+            return self._eager(args, replayed)
         after = state.capture(replayed)
         state.restore()
         eager = self.fn(*args)
@@ -1717,7 +1771,7 @@ def jit(fn: Callable[..., Any] | None = None, *, verify: bool = False) -> Any:
     Returns:
         A :class:`Jit` (callable like ``fn``); ``jit(verify=True)`` without ``fn`` returns a
         decorator. ``.program`` is the recorded numpy program, ``.guard`` its guard,
-        ``.replays`` how many calls it answered, ``.reset()`` forgets the recordings.
+        ``.replays`` how many calls passed its guard, ``.reset()`` forgets the recordings.
 
     Example:
         >>> import numpy as np

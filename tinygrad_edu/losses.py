@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import current_recorder, outside, scoped
+from .autograd import current_recorder, made_outside, outside, scoped, skip_recording
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
 
@@ -428,10 +428,12 @@ def cross_entropy(
     batch, n_classes = z.shape[:-1], z.shape[-1]
     keep = None
     if values.shape == batch:
-        if current_recorder() is None:
-            idx, keep = _kept_indices(values, n_classes, ignore_index, op)
-        else:  # a jit recording: every replay checks its batch's labels again
-            idx = outside(_indices_none_ignored, values, n_classes, ignore_index, op)
+        idx, keep = _kept_indices(values, n_classes, ignore_index, op)
+        if current_recorder() is not None:  # a jit recording: each replay checks its labels
+            if keep is None:
+                made_outside(_indices_none_ignored, (values, n_classes, ignore_index, op), idx)
+            else:  # its program would have no mask for them: this call stays eager
+                skip_recording(f"{op} got labels equal to ignore_index={ignore_index}")
         if eps:  # the smoothed target is a distribution: the probability case below
             q = np.full(z.shape, eps / n_classes, dtype=logits.dtype)
             np.put_along_axis(q, idx[..., None], 1 - eps + eps / n_classes, axis=-1)
