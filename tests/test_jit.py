@@ -565,3 +565,39 @@ def test_labels_equal_to_ignore_index_run_eagerly_and_give_eager_numbers():
         messages[0])
     assert "a batch ran eagerly, the program refused it" in messages[1]
     assert step.replays == 9  # calls 3-11 passed the guard; the program refused 4, 5 and 9
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_float32_replay_is_bit_for_bit_eager_with_numbers_in_the_step(momentum):
+    # The program multiplies by the rate and by the step's Python numbers as 0-d float32
+    # arrays: numpy casts a Python number to float32 anyway, so the bits are eager's.
+    set_default_dtype(np.float32)
+
+    def make():
+        model = Sequential(Linear(5, 7, rng=22), Tanh(), Linear(7, 3, rng=23))
+        return model, SGD(model.parameters(), lr=0.1, momentum=momentum)
+
+    def stepper(model, opt):
+        def step(x, y):
+            opt.zero_grad()
+            out = model(x) * 1.7 + 0.3
+            loss = mse_loss(1 - out.tanh() * 0.5, y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager, step = stepper(m1, o1), jit(stepper(m2, o2))
+    rng = np.random.default_rng(22)
+    for k in range(12):
+        x, y = (a.astype(np.float32) for a in batch(rng, 9, mse_loss))
+        o1.lr = o2.lr = 0.1 / (1 + k)  # rates no float32 holds exactly
+        a, b = eager(x, y), step(x, y)
+        assert a.data.dtype == b.data.dtype == np.float32
+        np.testing.assert_array_equal(b.data, a.data)
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            np.testing.assert_array_equal(q.data, p.data)
+            np.testing.assert_array_equal(q.grad, p.grad)
+    assert step.replays == 10 and " = 1.7" in step.program  # a number became a 0-d array
