@@ -34,7 +34,7 @@ __all__ = ["IMPLEMENTATIONS", "STEPS", "count_instructions", "instruction_counts
 IMPLEMENTATIONS = ("numpy", "ours", "jit")
 # Steps counted per workload: enough that the loop's own cost is negligible, few enough that a
 # count takes seconds under callgrind (about 50 times slower than the machine).
-STEPS = {"W1": 200, "W2": 100, "W3": 4, "W4": 10}
+STEPS = {"W1": 50, "W2": 30, "W3": 2, "W4": 3}
 WARMUP = 3
 _ROOT = Path(__file__).resolve().parent.parent
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
