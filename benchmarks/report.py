@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["environment", "format_header", "format_report", "format_table", "write_json"]
+__all__ = [
+    "environment",
+    "format_header",
+    "format_instructions",
+    "format_report",
+    "format_table",
+    "write_json",
+]
 
 _ENV_VARS = (
     "OPENBLAS_CORETYPE",
@@ -145,9 +152,49 @@ def format_header(meta: dict[str, Any]) -> str:
         f"in {s['rounds']} interleaved round(s); the deep chain: median of "
         f"{s['chain_repeats']} run(s); ratio = ours / numpy reference, in this run"
     )
+    lines.append(_instructions_line(meta.get("instructions") or {"status": "off"}))
     gate = meta.get("agreement_summary")
     if gate:
         lines.append(f"- correctness gate: {gate}")
+    return "\n".join(lines)
+
+
+def _instructions_line(info: dict[str, Any]) -> str:
+    """What the header says about the instruction counts (see :mod:`benchmarks.instructions`)."""
+    status = info["status"]
+    if status == "no valgrind":
+        return "- instructions per step: not counted, valgrind is not installed"
+    if status == "off":
+        return ("- instructions per step: not counted in this run (the full run counts them; "
+                "`--instructions` asks for them)")
+    steps = ", ".join(f"{k} {n}" for k, n in info["steps"].items())
+    return ("- instructions per step: callgrind, OPENBLAS_NUM_THREADS=1, one process per "
+            f"count, steps counted after 3 untimed ones ({steps}); they do not move with load")
+
+
+def format_instructions(workloads: dict[str, dict[str, Any]]) -> str:
+    """The instruction counts as a markdown table ("" when none were counted).
+
+    Example:
+        >>> row = {"title": "W1 (ms/step)", "instructions": {"numpy": 4e5, "ours": 1.2e6,
+        ...        "jit": 3.6e5}}
+        >>> print(format_instructions({"W1": row}))
+        | instructions per step | numpy | ours | jit | ours / numpy | jit / numpy |
+        |---|---|---|---|---|---|
+        | W1 | 400,000 | 1,200,000 | 360,000 | 3.00× | 0.90× |
+    """
+    rows = [(k, row["instructions"]) for k, row in workloads.items() if row.get("instructions")]
+    if not rows:
+        return ""
+    lines = ["| instructions per step | numpy | ours | jit | ours / numpy | jit / numpy |",
+             "|---|---|---|---|---|---|"]
+    for key, counts in rows:
+        base = counts.get("numpy")
+        cells = [key] + [f"{counts[i]:,.0f}" if i in counts else "—"
+                         for i in ("numpy", "ours", "jit")]
+        cells += [f"{counts[i] / base:.2f}×" if base and i in counts else "—"
+                  for i in ("ours", "jit")]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -215,7 +262,9 @@ def format_report(results: dict[str, Any]) -> str:
     """Header, a blank line and the table: what ``python -m benchmarks.run`` prints."""
     with_torch = results["meta"]["torch"] is not None
     table = format_table(results["workloads"], with_torch)
-    return format_header(results["meta"]) + "\n\n" + table + "\n"
+    counts = format_instructions(results["workloads"])
+    return (format_header(results["meta"]) + "\n\n" + table + "\n"
+            + (f"\n{counts}\n" if counts else ""))
 
 
 def write_json(results: dict[str, Any], path: str | os.PathLike[str]) -> Path:

@@ -365,7 +365,7 @@ def test_the_program_is_readable_numpy():
     assert "    np.add(b0, w1, out=b0)" in lines  # the bias added in place
     assert "    np.maximum(b0, 0, out=b0)" in lines  # ReLU over its own input
     assert any(" = indices_none_ignored_" in line for line in lines)  # the labels checked again
-    assert "    P0.grad = t" in "\n".join(lines)  # dL/dW1, a new small array
+    assert "    P0._grad = t" in "\n".join(lines)  # dL/dW1, a new small array
     assert "    np.subtract(w0, sgd" in "\n".join(lines)  # SGD in place
     assert lines[-1].startswith("    return _own(")  # the loss, a new array each call
     compile(text, "<program>", "exec")  # it is the source that runs
@@ -539,3 +539,65 @@ def test_a_replayed_sgd_step_with_a_non_finite_gradient_changes_nothing(momentum
     for s, old in zip(opt.state, velocity):
         for k in old:
             np.testing.assert_array_equal(s[k], old[k])
+
+
+def test_labels_equal_to_ignore_index_run_eagerly_and_give_eager_numbers():
+    # The program has no mask for ignored labels: such a batch runs eagerly (one warning),
+    # whether it comes while recording or at a replay; the others replay. Equal to eager.
+    def make():
+        model = MLP([5, 40, 3], activation="relu", rng=21)
+        return model, SGD(model.parameters(), lr=0.1, momentum=0.5)
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager, step = training_step(m1, o1, cross_entropy), jit(training_step(m2, o2, cross_entropy))
+    rng = np.random.default_rng(21)
+    ignored = {0, 4, 5, 9}  # while recording, at a replay, twice in a row
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(12):
+            x, y = batch(rng, 16, cross_entropy)
+            if k in ignored:
+                y[[2, 7]] = -100
+            assert_same(m1, m2, eager(x, y), step(x, y))
+    messages = [str(w.message) for w in caught if issubclass(w.category, JitWarning)]
+    assert len(messages) == 2
+    assert "cross_entropy got labels equal to ignore_index=-100: such a call runs eagerly" in (
+        messages[0])
+    assert "a batch ran eagerly, the program refused it" in messages[1]
+    assert step.replays == 9  # calls 3-11 passed the guard; the program refused 4, 5 and 9
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_float32_replay_is_bit_for_bit_eager_with_numbers_in_the_step(momentum):
+    # The program multiplies by the rate and by the step's Python numbers as 0-d float32
+    # arrays: numpy casts a Python number to float32 anyway, so the bits are eager's.
+    set_default_dtype(np.float32)
+
+    def make():
+        model = Sequential(Linear(5, 7, rng=22), Tanh(), Linear(7, 3, rng=23))
+        return model, SGD(model.parameters(), lr=0.1, momentum=momentum)
+
+    def stepper(model, opt):
+        def step(x, y):
+            opt.zero_grad()
+            out = model(x) * 1.7 + 0.3
+            loss = mse_loss(1 - out.tanh() * 0.5, y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager, step = stepper(m1, o1), jit(stepper(m2, o2))
+    rng = np.random.default_rng(22)
+    for k in range(12):
+        x, y = (a.astype(np.float32) for a in batch(rng, 9, mse_loss))
+        o1.lr = o2.lr = 0.1 / (1 + k)  # rates no float32 holds exactly
+        a, b = eager(x, y), step(x, y)
+        assert a.data.dtype == b.data.dtype == np.float32
+        np.testing.assert_array_equal(b.data, a.data)
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            np.testing.assert_array_equal(q.data, p.data)
+            np.testing.assert_array_equal(q.grad, p.grad)
+    assert step.replays == 10 and " = 1.7" in step.program  # a number became a 0-d array

@@ -68,14 +68,8 @@ def test_each_core_module_imports_on_its_own(module):
     assert done.returncode == 0, done.stderr
 
 
-# What jit.py still takes from the engine's and the Tensor's private names: the jit branch
-# replaces them with public ones, and the lead empties this list when it merges.
-ALLOWED_PRIVATE = {
-    ("tinygrad_edu.jit", "tinygrad_edu.autograd", "_grad_mode"),
-    ("tinygrad_edu.jit", "tinygrad_edu.autograd", "_recordings"),
-    ("tinygrad_edu.jit", "tinygrad_edu.autograd", "_run_backward"),
-    ("tinygrad_edu.jit", "tinygrad_edu.tensor", "_default_dtype"),
-}
+# Every module uses only the public names of the others (none allowed as an exception).
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 
 
 def _private(name: str) -> bool:

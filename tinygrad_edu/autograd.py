@@ -1059,6 +1059,7 @@ def watched_backward(
     g: Any,
     hook: Callable[[Tensor, Function, Any, tuple[Any, ...]], None],
     retain_graph: bool = False,
+    create_graph: bool = False,
 ) -> None:
     """:func:`backward` from ``root`` with seed ``g`` (see :func:`seed_gradient`), calling
     ``hook(node, fn, g, in_grads)`` at every step, before anything of the step is released.
@@ -1067,6 +1068,9 @@ def watched_backward(
     Function returned (not yet summed back to broadcast inputs' shapes: see
     :func:`fit_gradient`). The leaves' ``.grad`` accumulate as in ``backward``. On a graph
     already backpropagated, :func:`replay_backward` reports the pass without a new ``.grad``.
+    ``retain_graph`` and ``create_graph`` mean what they mean for ``backward``. Inside a jit
+    recording the pass tells the recording it cannot be compiled; a recording that watches the
+    pass itself takes its recorder away for the call.
 
     Example:
         >>> from tinygrad_edu import Tensor
@@ -1078,4 +1082,38 @@ def watched_backward(
         >>> seen, x.grad.tolist()
         (['Sum', 'Mul'], [6.0])
     """
-    _run_backward(root, g, False, retain_graph, wanted=None, hook=hook)
+    _run_backward(root, g, create_graph, retain_graph or create_graph, wanted=None, hook=hook)
+
+
+# ----------------------------------------------------------------------------- hooks for jit
+#
+# What a jit recording (tinygrad_edu/jit.py) and the code that tells it things (nn/module.py,
+# losses.py, optimisers) need from the engine, without reaching into its private names.
+
+
+def grad_state() -> Any:
+    """This thread's engine state, for a jit guard to read on every call: ``.enabled`` (grad
+    mode), ``.anomaly`` (detect_anomaly), ``.recorder`` (the recording in progress, or None).
+    The object is shared by all threads; each thread sees its own values through it."""
+    return _grad_mode
+
+
+def start_recording(recorder: Any) -> None:
+    """Install ``recorder`` as this thread's jit recording: Function.apply, backward(),
+    optimisers' step(), outside() and modules tell it what they do until stop_recording()."""
+    _grad_mode.recorder = recorder
+    _recordings[0] += 1
+
+
+def stop_recording() -> None:
+    """End this thread's jit recording (see start_recording)."""
+    _grad_mode.recorder = None
+    _recordings[0] -= 1
+
+
+def skip_recording(reason: str) -> None:
+    """Tell this thread's jit recording, if any, that this call cannot become its program
+    (``reason`` says why): the call runs eagerly as always, and a later call records again."""
+    recorder = _grad_mode.recorder
+    if recorder is not None:
+        recorder.skip(reason)

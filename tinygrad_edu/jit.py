@@ -76,16 +76,21 @@ Example:
         t3 = t1 @ t0
         t0 = t3.transpose((1, 0))
         np.copyto(b0, t0)
-        P0.grad = b0
-        O3._check_lr('step')
-        _finite_grads(O3, b0)
+        P0._grad = b0
         lr = O3.lr
-        np.multiply(b0, lr, out=sgd4)
-        np.subtract(w0, sgd4, out=w0)
+        if lr.__class__ is float and 0.0 <= lr < _inf:
+            lr4[()] = lr; lr0 = lr4
+        else:
+            O3._check_lr('step')
+            lr0 = lr
+        np.multiply(b0, lr0, out=sgd6)
+        if not (_isfinite(_vdot(sgd5, sgd5))):
+            _refuse_update(O3, (sgd6,))
+        np.subtract(w0, sgd6, out=w0)
         stamp = _last_change[0] = next(_clock)
         P0._version[0] = stamp
         O3.step_count += 1
-        P0.grad = None
+        P0._grad = None
         return _own(t2)
     <BLANKLINE>
 """
@@ -101,13 +106,19 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from . import tensor as _tensor_module
-from .autograd import Function, _grad_mode, _recordings, _run_backward
+from .autograd import (
+    Function,
+    grad_state,
+    recording_anywhere,
+    start_recording,
+    stop_recording,
+    watched_backward,
+)
 from .broadcast import unbroadcast
 from .checks import all_finite
 from .errors import InvalidArgumentError, TinygradEduError
 from .optim.sgd import SGD
-from .tensor import Tensor
+from .tensor import Tensor, get_default_dtype
 
 __all__ = ["Jit", "JitMismatchError", "JitWarning", "jit"]
 
@@ -229,7 +240,7 @@ def _describe(value: Any) -> str:
 
 
 class _Recorder:
-    """Watches one eager run of the step (installed as ``_grad_mode.recorder``)."""
+    """Watches one eager run of the step (installed by ``autograd.start_recording``)."""
 
     def __init__(self, args: tuple[Any, ...], entry: dict[int, bool] | None = None) -> None:
         # Whether each parameter of the previous recording had no .grad when this call began
@@ -252,6 +263,7 @@ class _Recorder:
         self.n_results = 0
         self.n_consts = 0
         self.problem: str | None = None
+        self.skipped: str | None = None  # why this call cannot become the program, if so
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 if a.requires_grad:
@@ -336,6 +348,11 @@ class _Recorder:
         if self.problem is None:
             self.problem = f"the step uses {what}, which a replay cannot repeat"
 
+    def skip(self, reason: str) -> None:
+        """This call cannot become the program (autograd.skip_recording): it stays eager."""
+        if self.skipped is None:
+            self.skipped = reason
+
     def on_op(self, fn: Function, args: tuple[Any, ...], params: dict[str, Any], out: Tensor):
         try:
             ins = [self._input(a) for a in args]
@@ -381,12 +398,13 @@ class _Recorder:
                 None if gi is None else (np.shape(gi), np.result_type(gi)) for gi in in_grads
             )))
 
-        _grad_mode.recorder = None  # the pass's own operations are not the step's
+        # The pass's own operations are not the step's: it runs outside the recording.
+        mode = grad_state()
+        mode.recorder = None
         try:
-            _run_backward(root, g, create_graph, retain_graph or create_graph, wanted=None,
-                          hook=watch)
+            watched_backward(root, g, watch, retain_graph, create_graph)
         finally:
-            _grad_mode.recorder = self
+            mode.recorder = self
         leaves = []
         for p in list(self.params):
             if p.grad is not grads_before.get(id(p)):
@@ -570,6 +588,15 @@ def _wrap(a: Any) -> Tensor:
     return t
 
 
+class _Eager:
+    """What a replay returns when the arguments' checks refused its batch: run it eagerly."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 def _own(a: Any) -> Tensor:
     """A returned value made anew by this call, as a Tensor (no copy needed)."""
     t = Tensor.__new__(Tensor)
@@ -584,7 +611,8 @@ class _Builder:
         self.rec, self.info, self.args = rec, info, args
         self.code: list[tuple[str, list[_Slot], tuple[_Slot, ...]]] = []
         self.ns: dict[str, Any] = {"np": np, "_fit": _fit, "_tuple": _tuple, "_wrap": _wrap,
-                                   "_own": _own}
+                                   "_own": _own, "_Eager": _Eager}
+        self.n_prologue = 0
         self.slots: dict[int, _Slot] = {}  # id(_Val) -> slot
         self.n_names = 0
         self.opt_guards: list[tuple[str, Any]] = []
@@ -679,17 +707,54 @@ class _Builder:
         args = ", ".join(f"{{{i}}}" for i in range(n))
         if o.kind == "buf":
             self.emit(f"np.{name}({args}, out={{{n}}})", [*ins, o], (o,))
-        elif symbol is not None and n == 2:
-            self.emit(f"{{2}} = {{0}} {symbol} {{1}}", [*ins, o], (o,))
+            return
+        ins, note = self._typed_numbers(ins)
+        if symbol is not None and n == 2:
+            self.emit(f"{{2}} = {{0}} {symbol} {{1}}{note}", [*ins, o], (o,))
         elif symbol is not None:
-            self.emit(f"{{1}} = {symbol}{{0}}", [*ins, o], (o,))
+            self.emit(f"{{1}} = {symbol}{{0}}{note}", [*ins, o], (o,))
         else:
-            self.emit(f"{{{n}}} = np.{name}({args})", [*ins, o], (o,))
+            self.emit(f"{{{n}}} = np.{name}({args}){note}", [*ins, o], (o,))
+
+    def _typed_numbers(self, ins: tuple[_Slot, ...]) -> tuple[tuple[_Slot, ...], str]:
+        """A Python number meeting small float arrays of one dtype, as a 0-d array of it.
+
+        numpy casts the number to the arrays' dtype anyway (a Python number is "weak"), so
+        the result has the same bits; a 0-d operand skips that conversion on every call:
+        ``a * 1.5`` on 16 floats costs 6.6k instructions, ``a * c`` with a 0-d c 3.8k
+        (callgrind). W4 (three numbers a cycle, forward and backward): 13.1M -> 10.5M
+        instructions a run. Returns the operands and a comment naming the numbers.
+        """
+        arrays = [s for s in ins if s.kind != "const"]
+        if not arrays or any(s.dtype is None for s in arrays):
+            return ins, ""
+        dtypes = {np.dtype(s.dtype) for s in arrays}
+        dt = dtypes.pop()
+        if dtypes or dt.kind != "f":
+            return ins, ""
+        typed, notes = [], []
+        for s in ins:
+            v = s.value
+            # ints beyond 2**53 would round twice through a float64 on numpy's way
+            if s.kind == "const" and (type(v) is float or (type(v) is int and abs(v) < 2**53)):
+                with np.errstate(over="ignore"):
+                    c = np.array(v, dtype=dt)
+                if np.isfinite(c) or not math.isfinite(v):
+                    s = self.const(c, "k")
+                    notes.append(f"{s.name} = {v!r}")
+            typed.append(s)
+        return tuple(typed), f"  # {', '.join(notes)}" if notes else ""
 
     # ------------------------------------------------------------------ the whole step
 
     def build(self) -> None:
         self.fwd: dict[int, Any] = {}
+        # Calls that read only the arguments and constants (the labels' checks, a batch's
+        # conversion: functions of their inputs) run first, before anything changes, so that
+        # a batch they refuse (labels equal to ignore_index, or wrong) can run eagerly instead
+        # and eager mode says or does what it would. A random draw stays in its place.
+        prologue: list[tuple[str, list[_Slot], tuple[_Slot, ...]]] = []
+        early: set[int] = set()
         for index, ev in enumerate(self.rec.events):
             kind = ev[0]
             if kind == "op":
@@ -705,6 +770,11 @@ class _Builder:
                 o = self.local(out.shape, out.dtype)
                 self.slots[id(out)] = o
                 self.emit(f"{{{len(refs) + 1}}} = {{0}}({args})", [f, *refs, o], (o,))
+                if all(v.kind in ("arg", "argobj") or id(v) in early or (
+                        v.kind == "const" and not isinstance(v.obj, np.random.Generator))
+                       for v in ins):
+                    early.add(id(out))
+                    prologue.append(self.code.pop())
             elif kind == "backward":
                 self.backward(ev)
             else:
@@ -716,7 +786,7 @@ class _Builder:
             # None at the end: zeroed by the step (after its backward, or from a gradient it
             # found); a .grad the step never touched is left as it is.
             if keep is False and (id(p) in rec.leaf_grads or not rec.entry_grad_none[id(p)]):
-                end.append(f"P{k}.grad = None")
+                end.append(f"P{k}._grad = None")
         for line in end:
             self.emit(line, [])
         result = self.info["result"]
@@ -734,6 +804,8 @@ class _Builder:
                 i += 1
         body = ", ".join(texts) + ("," if self.info["many"] and len(texts) == 1 else "")
         self.emit(f"return ({body})" if self.info["many"] else f"return {body}", refs)
+        self.n_prologue = len(prologue)
+        self.code = prologue + self.code
 
     def op(self, index: int, ev: tuple[Any, ...]) -> None:
         _, cls, fn, ins, kw, out, recorded = ev
@@ -800,7 +872,10 @@ class _Builder:
                 self.emit("np.copyto({1}, {0})", [s, copy], (copy,))
                 s = copy
             claimed.add(id(s))
-            self.emit(f"P{k}.grad = {{0}}", [s])
+            # Into the slot, past Tensor.grad's setter: the program made this array with the
+            # parameter's shape and dtype, all the setter checks (W1: 3.1k -> 0.25k
+            # instructions per parameter, 4.7% of the step; W2 1.1%; callgrind).
+            self.emit(f"P{k}._grad = {{0}}", [s])
             self.leaf_grad[k] = s
 
     def optimizer(self, ev: tuple[Any, ...]) -> None:
@@ -814,23 +889,56 @@ class _Builder:
             # Every other rule: the optimiser's own step() on the gradients just set.
             self.emit(f"{o}.step()", grads)
             return
-        self.emit(f"{o}._check_lr('step')", [])
-        # All or nothing, as SGD.step: a non-finite gradient is refused before any weight
-        # moves (one pass over the gradients; 1-2% of W3's replay).
-        self.ns["_finite_grads"] = _finite_grads
-        self.emit(
-            f"_finite_grads({o}, " + ", ".join("{" + str(k) + "}" for k in range(len(grads))) + ")",
-            grads,
-        )
+        # The learning rate, read live and checked as SGD.step checks it; the usual Python
+        # float passes one comparison (W1: 3.0k -> 0.3k instructions) and is multiplied as a
+        # 0-d array of the parameters' dtype: numpy casts a Python float to that dtype anyway,
+        # and a 0-d operand skips the conversion (6.7k -> 3.8k instructions per parameter;
+        # with the check, 5% of W1's step, callgrind).
+        self.ns["_inf"] = math.inf
+        dtypes = list(dict.fromkeys(np.dtype(self.param_slots[v.index].dtype) for _, v in items))
+        cells = [self.const(np.zeros((), dt), "lr") for dt in dtypes]
         self.emit(f"lr = {o}.lr", [])
+        self.emit("if lr.__class__ is float and 0.0 <= lr < _inf:", [])
+        for k, cell in enumerate(cells):
+            self.emit(f"    {{0}}[()] = lr; lr{k} = {{0}}", [cell])
+        self.emit("else:", [])
+        self.emit(f"    {o}._check_lr('step')", [])
+        for k in range(len(cells)):
+            self.emit(f"    lr{k} = lr", [])
+        # Exactly SGD._update: buf = eta g, then w -= buf (or the velocity's update). The
+        # buffers of one dtype are views of one array, so that all or nothing costs one dot:
+        # the sum of squares of every eta g is finite only if each is (then |eta g| <=
+        # sqrt(max), and w - eta g cannot overflow from a finite w), and every update is
+        # computed and checked before any weight moves. W1: 42.7k -> 6k instructions, 10% of
+        # the step, against a dot per gradient (callgrind).
+        sizes: dict[np.dtype, list[int]] = {}
+        for _, v in items:
+            w = self.param_slots[v.index].value
+            sizes.setdefault(w.dtype, []).append(w.size)
+        arenas, views = [], {}
+        for dt, counts in sizes.items():
+            flat = np.empty(sum(counts), dtype=dt)
+            arenas.append(self.const(flat, "sgd"))
+            ends = np.cumsum([0, *counts])
+            views[dt] = [flat[a:z] for a, z in zip(ends[:-1], ends[1:])]
+        bufs = []
+        for (_, v), g in zip(items, grads):
+            w = self.param_slots[v.index]
+            buf = self.const(views[w.value.dtype].pop(0).reshape(w.shape), "sgd")
+            bufs.append(buf)
+            k = dtypes.index(w.value.dtype)
+            self.emit(f"np.multiply({{0}}, lr{k}, out={{1}})", [g, buf])
+        self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _refuse_update=_refuse_update)
+        n = len(arenas)
+        checks = " and ".join(f"_isfinite(_vdot({{{k}}}, {{{k}}}))" for k in range(n))
+        listed = ", ".join(f"{{{n + k}}}" for k in range(len(bufs)))
+        self.emit(f"if not ({checks}):", arenas)
+        self.emit(f"    _refuse_update({o}, ({listed},))", [*arenas, *bufs])
         momentum = opt.momentum != 0
         if momentum:
             self.emit(f"mu = {o}.momentum", [])
-        for (i, v), g in zip(items, grads):
+        for (i, v), buf in zip(items, bufs):
             w = self.param_slots[v.index]
-            buf = self.const(np.empty_like(w.value), "sgd")
-            # Exactly SGD._update: buf = eta g, then w -= buf (or the velocity's update).
-            self.emit("np.multiply({0}, lr, out={1})", [g, buf])
             if momentum:
                 self.emit(f"p = {o}.state[{i}]['velocity']", [])
                 self.emit("p *= mu", [])
@@ -928,16 +1036,22 @@ class _Builder:
                 lines.append(f"    d{i} = a{i}._data")
             elif isinstance(a, np.ndarray):
                 lines.append(f"    d{i} = a{i}")
-        for template, refs, _ in self.code:
-            lines.append("    " + template.format(*[s.name for s in refs]))
+        if self.n_prologue:
+            lines.append("    try:  # the arguments' checks: a batch they refuse runs eagerly")
+        for i, (template, refs, _) in enumerate(self.code):
+            indent = "        " if i < self.n_prologue else "    "
+            lines.append(indent + template.format(*[s.name for s in refs]))
+            if i + 1 == self.n_prologue:
+                lines += ["    except Exception as exc:", "        return _Eager(exc)"]
         return "\n".join(lines) + "\n"
 
     def guard_source(self) -> str:
         """The guard: True when a call may replay the program (checked on every call)."""
-        self.ns.update(_T=Tensor, _nd=np.ndarray, _gm=_grad_mode, _tm=_tensor_module,
-                       _dd=_tensor_module._default_dtype)
-        checks = [f"_gm.enabled is {_grad_mode.enabled}", f"_gm.anomaly is {_grad_mode.anomaly}",
-                  "_tm._default_dtype is _dd"]
+        mode = grad_state()
+        self.ns.update(_T=Tensor, _nd=np.ndarray, _gm=mode, _dt=get_default_dtype,
+                       _dd=get_default_dtype())
+        checks = [f"_gm.enabled is {mode.enabled}", f"_gm.anomaly is {mode.anomaly}",
+                  "_dt() is _dd"]
         for i, a in enumerate(self.args):
             if isinstance(a, (Tensor, np.ndarray)):
                 self.ns[f"_s{i}"], self.ns[f"_t{i}"] = a.shape, a.dtype
@@ -969,24 +1083,20 @@ class _Builder:
         return f"def guard({params}):\n    return ({body})\n"
 
 
-def _finite_grads(opt: Any, *grads: np.ndarray) -> None:
-    """Refuse a replayed SGD update whose gradients are not all finite, before any change.
+def _refuse_update(opt: Any, updates: tuple[np.ndarray, ...]) -> None:
+    """A replayed SGD update whose check failed: refuse it, before any change, as SGD.step.
 
-    The sum of the squared gradients is finite only if every element is, so one dot per
-    gradient decides the usual case: 5.6 us for W1's six gradients, against 11.6 us for an
-    isfinite check of each. Only a non-finite sum (or one that overflowed) looks closer.
+    Called when the sum of squares of the updates eta g is not finite: an update holds inf
+    or NaN (SGD.step would make that weight inf or NaN, and refuses), or the sum alone
+    overflowed (every update is finite: nothing is refused).
     """
-    total = 0.0
-    for g in grads:
-        total += float(np.vdot(g, g))
-    if math.isfinite(total):
-        return
-    for i, g in enumerate(grads):
-        if not all_finite(g):
+    for i, u in enumerate(updates):
+        if not all_finite(u):
             raise InvalidArgumentError(
-                f"{type(opt).__name__}.step: the gradient of parameter {i} (shape {g.shape}) "
-                "holds inf or NaN; nothing was changed. Try a smaller learning rate, gradient "
-                "clipping or standardised inputs."
+                f"{type(opt).__name__}.step: the step would make parameter {i} (shape "
+                f"{u.shape}) inf or NaN; nothing was changed. Is the gradient huge or "
+                "non-finite? Try a smaller learning rate, gradient clipping or standardised "
+                "inputs."
             )
 
 
@@ -1414,8 +1524,8 @@ def _call_key(args: tuple[Any, ...]) -> tuple[Any, ...]:
             described.append(("ndarray", a.shape, str(a.dtype)))
         else:
             described.append((type(a).__name__, repr(a)))
-    return (tuple(described), _grad_mode.enabled, _grad_mode.anomaly,
-            np.dtype(_tensor_module._default_dtype).name)
+    mode = grad_state()
+    return (tuple(described), mode.enabled, mode.anomaly, np.dtype(get_default_dtype()).name)
 
 
 def _key_change(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
@@ -1461,6 +1571,8 @@ class _Program:
                            if a.kind == "const" and isinstance(a.value, np.random.Generator)]
 
 
+
+
 class Jit:
     """A training step recorded once and replayed as a numpy program (see :func:`jit`)."""
 
@@ -1476,22 +1588,33 @@ class Jit:
         self._refused: dict[tuple[Any, ...], str] = {}
         self._said: set[str] = set()
         self._last_params: list[Tensor] = []
-        self.replays = 0  # calls answered by the program (the rest ran eagerly)
+        self.replays = 0  # calls the guard let through to the program (the rest ran eagerly)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
         program = self._program
-        if (program is not None and len(args) == program.n_args and not _recordings[0]
+        if (program is not None and len(args) == program.n_args and not recording_anywhere()
                 and program.guard(*args)):
             self.replays += 1
-            return self._verified(program, args) if self.verify else program.replay(*args)
+            if self.verify:
+                return self._verified(program, args)
+            out = program.replay(*args)
+            return self._eager(args, out) if out.__class__ is _Eager else out
         return self._slow(args)
 
     def _replay(self, program: _Program, args: tuple[Any, ...]) -> Any:
         self.replays += 1
         if self.verify:
             return self._verified(program, args)
-        return program.replay(*args)
+        out = program.replay(*args)
+        return self._eager(args, out) if out.__class__ is _Eager else out
+
+    def _eager(self, args: tuple[Any, ...], refused: _Eager) -> Any:
+        """A batch the program's checks refused, run eagerly: eager mode raises what it finds
+        wrong, or computes what the program cannot (labels equal to ignore_index)."""
+        result = self.fn(*args)
+        self._say(f"a batch ran eagerly, the program refused it: {refused.error}")
+        return result
 
     @property
     def program(self) -> str:
@@ -1527,7 +1650,7 @@ class Jit:
                           stacklevel=3)
 
     def _slow(self, args: tuple[Any, ...]) -> Any:
-        if _grad_mode.recorder is not None:  # inside another recording: that one sees it all
+        if grad_state().recorder is not None:  # inside another recording: it sees it all
             return self.fn(*args)
         key = _call_key(args)
         known = self._programs.get(key)
@@ -1548,14 +1671,16 @@ class Jit:
             rec = _Recorder(args, entry)
         except _Unsupported as exc:
             return self._refuse(key, str(exc), args)
-        _grad_mode.recorder = rec
-        _recordings[0] += 1
+        start_recording(rec)
         try:
             result = self.fn(*args)
         finally:
-            _grad_mode.recorder = None
-            _recordings[0] -= 1
+            stop_recording()
         self._last_params = list(rec.params)
+        if rec.skipped is not None:  # this call only: the next one records again
+            self._pending = None
+            self._say(f"{rec.skipped}: such a call runs eagerly")
+            return result
         try:
             info = rec.finish(result)
         except _Unsupported as exc:
@@ -1587,6 +1712,8 @@ class Jit:
         """Replay, then run eagerly from the same state; raise on the first difference."""
         state = _State(program)
         replayed = program.replay(*args)
+        if replayed.__class__ is _Eager:
+            return self._eager(args, replayed)
         after = state.capture(replayed)
         state.restore()
         eager = self.fn(*args)
@@ -1674,7 +1801,7 @@ def jit(fn: Callable[..., Any] | None = None, *, verify: bool = False) -> Any:
     Returns:
         A :class:`Jit` (callable like ``fn``); ``jit(verify=True)`` without ``fn`` returns a
         decorator. ``.program`` is the recorded numpy program, ``.guard`` its guard,
-        ``.replays`` how many calls it answered, ``.reset()`` forgets the recordings.
+        ``.replays`` how many calls passed its guard, ``.reset()`` forgets the recordings.
 
     Example:
         >>> import numpy as np
