@@ -620,7 +620,8 @@ def topological_sort(root: Tensor, freed_ok: bool = False) -> list[Tensor]:
     """
     inner: list[Tensor] = []
     leaves: list[Tensor] = []
-    seen = {id(root)}
+    # The tensors themselves, which hash by identity (as in _run_backward's table): no id() calls.
+    seen = {root}
     stack = [root]
     while stack:
         node = stack.pop()
@@ -639,8 +640,8 @@ def topological_sort(root: Tensor, freed_ok: bool = False) -> list[Tensor]:
                 "Pass retain_graph=True to the first backward() to keep the graph."
             )
         for parent in inputs:
-            if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in seen:
-                seen.add(id(parent))
+            if isinstance(parent, Tensor) and parent.requires_grad and parent not in seen:
+                seen.add(parent)
                 stack.append(parent)
     inner.sort(key=_creation_number)
     return leaves + inner
