@@ -577,8 +577,11 @@ def _scatter_ref(a: np.ndarray, src: np.ndarray, axis: int, index: np.ndarray) -
     return out
 
 
+_erf_ref = np.vectorize(math.erf, otypes=[float])  # otypes: empty arrays work too
+
+
 def _gelu_ref(a: np.ndarray) -> np.ndarray:
-    return a * (0.5 + 0.5 * np.vectorize(math.erf)(a / np.sqrt(2)))
+    return a * (0.5 + 0.5 * _erf_ref(a / np.sqrt(2)))
 
 
 def _softplus_ref(a: np.ndarray) -> np.ndarray:
@@ -675,7 +678,7 @@ _SPECS = [
     OpSpec("square", Tensor.square, np.square, _unary()),
     OpSpec("reciprocal", Tensor.reciprocal, np.reciprocal, _unary("nonzero")),
     OpSpec("rsqrt", Tensor.rsqrt, lambda a: 1 / np.sqrt(a), _unary("positive")),
-    OpSpec("erf", Tensor.erf, np.vectorize(math.erf, otypes=[float]), _unary()),
+    OpSpec("erf", Tensor.erf, _erf_ref, _unary()),
     OpSpec("sin", Tensor.sin, np.sin, _unary()),
     OpSpec("cos", Tensor.cos, np.cos, _unary()),
     OpSpec("tan", Tensor.tan, np.tan, _unary((-1.2, 1.2))),
