@@ -45,18 +45,19 @@ test-all: $(STAMP)
 
 # OPENBLAS_CORETYPE slows a current numpy where it is set: unset it for the timings only.
 # The bench extra is PyTorch 2.13.0 (its CPU wheel is on this machine): the report compares
-# with PyTorch eager in the same run (the CNN's goal is stated against it).
+# with PyTorch eager in the same run (the CNN's goal is stated against it). One BLAS thread for
+# both sides (and torch): two threads on two cores stall on tiny matmuls and make ratios swing.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run --blas-threads 1
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.sweep
 
 bench-quick: $(BENCH_STAMP)
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run --quick
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.run --quick --blas-threads 1
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m benchmarks.sweep --quick
 
 # The pictures the README shows, made by the library itself (never by hand).
