@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from .broadcast import unbroadcast
+from .checks import REAL_KINDS, array_or_object
 from .errors import AnomalyError, BackwardError, DTypeError, InPlaceError, ShapeError
 
 if TYPE_CHECKING:
@@ -894,11 +895,8 @@ def _seed_gradient(root: Tensor, grad: Any, create_graph: bool, op: str) -> Any:
     else:
         g = grad
         if not isinstance(g, Tensor):
-            try:
-                value = np.asarray(g)
-            except ValueError:  # a ragged list
-                value = np.asarray(None)
-            if value.dtype.kind not in "biuf":
+            value = array_or_object(g)
+            if value.dtype.kind not in REAL_KINDS:
                 # numpy would drop a complex grad's imaginary part and turn None into NaN.
                 raise DTypeError(
                     f"{op}(grad): grad must hold real numbers; got {type(grad).__name__} of "

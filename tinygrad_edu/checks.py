@@ -14,7 +14,18 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["all_finite", "finite_number", "int_pair", "is_int", "positive_int"]
+__all__ = [
+    "REAL_KINDS",
+    "all_finite",
+    "array_or_object",
+    "finite_number",
+    "int_pair",
+    "is_int",
+    "positive_int",
+]
+
+#: numpy dtype kinds of real numbers: booleans, signed and unsigned integers, floats.
+REAL_KINDS = "biuf"
 
 
 def is_int(n: Any) -> bool:
@@ -113,3 +124,19 @@ def all_finite(a: np.ndarray) -> bool:
         if not np.isfinite(flat[start : start + _CHUNK]).all():
             return False
     return True
+
+
+def array_or_object(x: Any) -> np.ndarray:
+    """``np.asarray(x)``, or a 0-d object array when numpy cannot make one (a ragged list).
+
+    The callers then refuse anything whose ``dtype.kind`` is not in :data:`REAL_KINDS` with
+    their own message, which can name the dtype either way.
+
+    Example:
+        >>> array_or_object([1, 2]).dtype.kind, array_or_object([[1], [2, 3]]).dtype.kind
+        ('i', 'O')
+    """
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError):  # a ragged nested list
+        return np.asarray(None)

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import enable_grad
+from .checks import REAL_KINDS
 from .errors import IndexingError, ShapeError
 from .tensor import Tensor
 
@@ -40,7 +41,7 @@ def _constant(x: Any) -> Any:
     """An argument that is not differentiated: numpy arrays and floats become constant
     Tensors (arrays keep their dtype and memory), so ``f`` may call Tensor methods on them.
     Ints, strings and other objects (counts, options) pass as they are."""
-    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "biuf":
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in REAL_KINDS:
         return Tensor(x, dtype=x.dtype)
     if isinstance(x, float):
         return Tensor(x)

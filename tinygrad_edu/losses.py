@@ -35,6 +35,7 @@ import numpy as np
 
 from . import ops
 from .autograd import current_recorder, made_outside, outside, scoped, skip_recording
+from .checks import REAL_KINDS, array_or_object
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
 
@@ -93,11 +94,8 @@ def _as_tensor(x: Any, op: str, what: str, like: Tensor | None = None) -> Tensor
     """
     if isinstance(x, Tensor):
         return x
-    try:
-        data = np.asarray(x)
-    except ValueError:  # ragged nested lists
-        data = np.asarray(None)
-    if data.dtype.kind not in "biuf":
+    data = array_or_object(x)
+    if data.dtype.kind not in REAL_KINDS:
         raise DTypeError(
             f"{op}: {what} must be a Tensor, a numeric numpy array or a (nested) list of "
             f"numbers; got {type(x).__name__} {x!r:.60}"
@@ -120,11 +118,8 @@ def _constant(x: Any, dtype: Any, op: str, what: str) -> np.ndarray:
 
 def _labels_array(x: Any, op: str) -> np.ndarray:
     """Labels as given (Tensor data, array or list), keeping their dtype for checking."""
-    try:
-        values = np.asarray(x.data if isinstance(x, Tensor) else x)
-    except ValueError:  # ragged nested lists
-        values = np.asarray(None)
-    if values.dtype.kind not in "biuf":
+    values = array_or_object(x.data if isinstance(x, Tensor) else x)
+    if values.dtype.kind not in REAL_KINDS:
         raise DTypeError(f"{op}: labels must be numbers (an array, list or Tensor); got {x!r:.60}")
     return values
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd, ops
-from .checks import int_pair, is_int
+from .checks import REAL_KINDS, array_or_object, int_pair, is_int
 from .errors import (
     AxisError,
     BackwardError,
@@ -56,10 +56,10 @@ def set_default_dtype(dtype: Any) -> None:
     _default_dtype = dt.type
 
 
-# The dtype kinds a Tensor may hold: booleans, integers (labels, masks, comparisons) and real
-# floats. Complex numbers, strings and Python objects are refused wherever data enters: numpy
-# would carry them through the operations and give silently wrong (or NaN) gradients.
-_REAL_KINDS = "biuf"
+# A Tensor holds the dtype kinds of checks.REAL_KINDS: booleans, integers (labels, masks,
+# comparisons) and real floats. Complex numbers, strings and Python objects are refused wherever
+# data enters: numpy would carry them through the operations and give silently wrong (or NaN)
+# gradients.
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
@@ -68,7 +68,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         data = data.data
     if dtype is not None:
         dt = np.dtype(dtype)
-        if dt.kind not in _REAL_KINDS:
+        if dt.kind not in REAL_KINDS:
             raise DTypeError(
                 f"Tensor(data, dtype={dt}): a tensor holds real numbers only (float, integer "
                 "or bool dtypes); complex, string and object dtypes are not supported"
@@ -91,7 +91,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
             raise DTypeError(
                 "Tensor(data): a number in data is too large even for float64 (about 1.8e308)"
             ) from None
-    if arr.dtype.kind not in _REAL_KINDS:
+    if arr.dtype.kind not in REAL_KINDS:
         raise DTypeError(
             f"Tensor(data): expected real numbers, a nested list of them or a real numeric "
             f"numpy array; got {type(data).__name__} of dtype {arr.dtype}"
@@ -112,7 +112,7 @@ def _real(x: Any, op: str) -> Any:
         kind = np.asarray(x).dtype.kind
     except ValueError:  # ragged nested lists
         kind = "O"
-    if kind not in _REAL_KINDS:
+    if kind not in REAL_KINDS:
         raise DTypeError(
             f"{op}: got {type(x).__name__} {x!r:.40}; tensors compute with real numbers only "
             "(complex, string and object values are not supported)"
@@ -122,13 +122,10 @@ def _real(x: Any, op: str) -> Any:
 
 def _checked_value(value: Any, t: Tensor, what: str) -> np.ndarray:
     """``value`` as an array of real numbers, for ``t.data = value`` and ``t.grad = value``."""
-    if isinstance(value, np.ndarray) and value.dtype.kind in _REAL_KINDS:
+    if isinstance(value, np.ndarray) and value.dtype.kind in REAL_KINDS:
         return value
-    try:
-        arr = np.asarray(value)
-    except ValueError:  # ragged nested lists
-        arr = np.asarray(None)
-    if arr.dtype.kind not in _REAL_KINDS:
+    arr = array_or_object(value)
+    if arr.dtype.kind not in REAL_KINDS:
         raise DTypeError(
             f"{what}: expected an array of real numbers for the tensor of shape {t.shape}; "
             f"got {type(value).__name__} of dtype {arr.dtype}"
@@ -229,7 +226,7 @@ def _operand(other: Any, like: Tensor) -> Any:
     if cls in _SEQUENCES:
         return np.asarray(_checked_value(other, like, "operand"), dtype=like.data.dtype)
     if isinstance(other, complex) or (
-        isinstance(other, (np.ndarray, np.generic)) and other.dtype.kind not in _REAL_KINDS
+        isinstance(other, (np.ndarray, np.generic)) and other.dtype.kind not in REAL_KINDS
     ):
         raise DTypeError(
             f"an operation on a tensor of shape {like.shape} got {type(other).__name__} "

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .atomic import atomic_write
 from .autograd import no_grad, outside
+from .checks import REAL_KINDS
 from .errors import InvalidArgumentError, ShapeError, TinygradEduError
 from .jit import Jit
 from .tensor import Tensor
@@ -440,7 +441,7 @@ def _check_fit_arguments(
             f"fit: val_data needs one label per sample and at least one sample; X_val has "
             f"shape {X.shape}, y_val has shape {y.shape}"
         )
-    if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+    if X.dtype.kind not in REAL_KINDS or y.dtype.kind not in REAL_KINDS:
         raise InvalidArgumentError(
             f"fit: val_data must hold real numbers; got dtypes {X.dtype} and {y.dtype}"
         )

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_int
+from ..checks import REAL_KINDS, is_int
 from ..errors import DTypeError, InvalidArgumentError, ShapeError
 from ..seeds import as_generator
 from ..tensor import Tensor
@@ -42,7 +42,7 @@ def _as_samples(a: Any, name: str, op: str) -> np.ndarray:
             f"{op}: {name} is ragged: its rows have different lengths {lengths[:5]}; every "
             "sample must have the same shape"
         ) from None
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in REAL_KINDS:
         raise DTypeError(
             f"{op}: {name} must hold real numbers (one row per sample); got dtype {arr.dtype}"
             + (" (rows of different lengths?)" if arr.dtype.kind == "O" else "")

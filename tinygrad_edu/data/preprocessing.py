@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import REAL_KINDS
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, get_default_dtype
 
@@ -44,7 +45,7 @@ def _check_eps(eps: Any, op: str) -> float:
 def _as_matrix(X: Any, op: str) -> np.ndarray:
     """X as a finite 2-D numpy array (N, D); Tensors give their ``.data``, nothing is copied."""
     arr = np.asarray(X.data if isinstance(X, Tensor) else X)
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in REAL_KINDS:
         raise InvalidArgumentError(f"{op}: X must be numeric; got an array of dtype {arr.dtype}")
     if arr.ndim != 2:
         raise ShapeError(

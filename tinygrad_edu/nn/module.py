@@ -30,6 +30,7 @@ import numpy as np
 
 from ..autograd import Scope, grad_state, made_outside, recording_anywhere
 from ..checkpoint import Entry, read_npz, write_npz
+from ..checks import REAL_KINDS
 from ..errors import CheckpointError, InvalidArgumentError
 from ..tensor import Tensor, as_array
 from . import architecture
@@ -281,7 +282,7 @@ class Module:
                 f"register_buffer: the name must be a valid attribute name; got {name!r}"
             )
         array = np.array(value.data if isinstance(value, Tensor) else value)
-        if array.dtype.kind not in "biuf":
+        if array.dtype.kind not in REAL_KINDS:
             raise InvalidArgumentError(
                 f"register_buffer({name!r}): a buffer must be a numeric array; got "
                 f"{_describe(array)}"

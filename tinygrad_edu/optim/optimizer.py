@@ -32,7 +32,7 @@ import numpy as np
 
 from ..autograd import current_recorder, no_grad
 from ..checkpoint import Entry, read_npz, write_npz
-from ..checks import all_finite, finite_number, positive_int
+from ..checks import REAL_KINDS, all_finite, array_or_object, finite_number, positive_int
 from ..errors import CheckpointError, DTypeError, InvalidArgumentError, ShapeError
 from ..tensor import Tensor
 
@@ -531,17 +531,14 @@ class Optimizer:
                 continue
             if isinstance(g, Tensor):  # left by backward(create_graph=True): use its value
                 g = g.data
-            try:
-                g = np.asarray(g)
-            except (TypeError, ValueError):  # a ragged list
-                g = np.asarray(None)
+            g = array_or_object(g)
             w = p.data
             if w.dtype.kind != "f":
                 raise DTypeError(
                     f"{owner}: parameter {i} (shape {w.shape}) holds {w.dtype} data; only "
                     "real floating-point parameters can be optimised. Was p.data replaced?"
                 )
-            if g.dtype.kind not in "biuf":
+            if g.dtype.kind not in REAL_KINDS:
                 raise DTypeError(
                     f"{owner}: the gradient of parameter {i} (shape {w.shape}) is "
                     f"{_describe(p.grad)}, not an array of real numbers; .grad must be None or "
