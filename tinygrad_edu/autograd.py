@@ -23,6 +23,7 @@ import inspect
 import itertools
 import operator
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
@@ -402,6 +403,14 @@ class Function:
     view: bool = False
     #: What to do about a shape error, added to numpy's message (see _shape_error).
     shape_hint: str = ""
+    #: True when ``forward(*input values)`` (no params) computes the output again, exactly and
+    #: in one cheap pass. A backward pass without ``retain_graph`` then releases the output's
+    #: array once the pass no longer needs it and nothing else holds it, and reading the
+    #: value later computes it again from the inputs (:func:`restore_value`): the graph keeps
+    #: its values for drawing while a training step's peak memory stays near a hand-written
+    #: loop's. Only for outputs of recorded operations whose inputs are themselves outputs of
+    #: operations (a leaf such as a weight changes in the optimiser's step).
+    recompute: bool = False
 
     def forward(self, *arrays: Any, **params: Any) -> np.ndarray:
         raise NotImplementedError
@@ -488,7 +497,10 @@ class Function:
         tensors = record = False
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a._data)
+                value = a._data
+                if value is None:  # released after a backward pass (see recompute)
+                    value = restore_value(a)
+                arrays.append(value)
                 needs.append(a.requires_grad)
                 tensors = True
                 record = record or a.requires_grad
@@ -744,6 +756,9 @@ def _run_backward(
     # it as it is, without a copy (W's gradient is the largest array of a training step).
     owned: dict[Tensor, bool] = {}
     anomaly = _grad_mode.state.anomaly
+    # Values a recompute Function can compute again are released after their last use, except
+    # when something watches the pass (a hook, a jit recording) or the graph is kept.
+    release = not retain and hook is None and _grad_mode.state.recorder is None
     # Record the backward pass exactly when asked, whatever the surrounding mode.
     with enable_grad() if create_graph else no_grad():
         while order:
@@ -779,6 +794,9 @@ def _run_backward(
                 # lives; the arrays are only the backward's own references to the inputs'
                 # values, and none left marks the Function as backpropagated.
                 fn.arrays = ()
+                if release and fn.recompute and node is not root and not node._retains_grad:
+                    value = None  # read for the previous node: it may be this node's array
+                    _release_value(node, fn)
             for parent, need, gi in zip(inputs, needs, in_grads):
                 if not need or gi is None:
                     continue
@@ -822,14 +840,70 @@ def replay_backward(
     if steps is not None:
         inner = sum(1 for t in order[-steps:] if t._ctx is not None)
         order = order[-steps:] if inner == steps else order
+    for t in order:
+        if t._data is None:  # released by that pass (see Function.recompute): computed again
+            restore_value(t)
     released = [t._ctx for t in order if t._ctx is not None and not t._ctx.arrays]
     for fn in released:
-        fn.arrays = tuple(a._data if isinstance(a, Tensor) else a for a in fn.inputs)
+        fn.arrays = tuple(a.data if isinstance(a, Tensor) else a for a in fn.inputs)
     try:
         _run_backward(root, g, False, True, wanted={}, hook=hook, order=order)
     finally:
         for fn in released:
             fn.arrays = ()
+
+
+def _release_value(node: Tensor, fn: Function) -> None:
+    """Drop the array of ``node``, made by a recompute Function whose backward has run.
+
+    Only when every input is an operation's output (a leaf, such as a weight, changes in the
+    optimiser's step, and the value could not be computed again) and nobody else holds the
+    array: the tensor's slot and getrefcount's argument make two references. A user's
+    reference, a view (its base) or a consumer's backward still to come keep it, and
+    releasing would free nothing.
+    """
+    for a in fn.inputs:
+        if not isinstance(a, Tensor) or a._ctx is None:
+            return
+    if node._version is None and sys.getrefcount(node._data) == 2:
+        node._data = None
+
+
+def restore_value(t: Tensor) -> np.ndarray:
+    """The value of ``t`` computed again after a backward pass released it, and kept again.
+
+    See :attr:`Function.recompute`. Released inputs are computed first, with an explicit
+    stack (chains of any length). The result is the array the forward pass made, bit for
+    bit: the same numpy call on the same input values. Raises :class:`InPlaceError` when an
+    input was changed in place after the operation was recorded: the old value is gone.
+    """
+    stack = [t]
+    while stack:
+        node = stack[-1]
+        fn = node._ctx
+        missing = [a for a in fn.inputs if isinstance(a, Tensor) and a._data is None]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        if node._data is not None:  # reached again through another path
+            continue
+        changed = [
+            f"input {i} (shape {a._data.shape})"
+            for i, a in enumerate(fn.inputs)
+            if isinstance(a, Tensor) and a._version is not None and a._version[0] > fn.seq
+        ]
+        if changed:
+            raise InPlaceError(
+                f"the value of a {fn.name}'s output was released after backward() to save "
+                f"memory, to be computed again from its inputs when read, but "
+                f"{', '.join(changed)} changed in place since: the old value is gone. Read "
+                "the value before changing the input, or pass retain_graph=True to "
+                "backward() to keep every value."
+            )
+        data = fn.forward(*[a._data if isinstance(a, Tensor) else a for a in fn.inputs])
+        node._data = data if data.__class__ is np.ndarray else np.asarray(data)
+    return t._data
 
 
 def _check_leaf_grads(order: list[Tensor]) -> None:

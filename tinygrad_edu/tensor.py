@@ -325,8 +325,16 @@ class Tensor:
             at backward instead: assigning ``t.data = new`` (also ``t.data -= x``), the
             in-place operators (``t -= x``) inside ``no_grad()``, every optimiser's ``step``
             and ``load_state_dict``. Use those, or change data only after ``backward()``.
+
+        After a ``backward()`` without ``retain_graph``, the output of an operation that can
+        be computed again cheaply and exactly (a ReLU of another operation's output) gives
+        its array back to the memory pool; reading the value computes it again, bit for bit
+        (see :attr:`Function.recompute <tinygrad_edu.autograd.Function.recompute>`).
         """
-        return self._data
+        data = self._data
+        if data is None:  # released by a backward pass: computed again from the inputs
+            data = autograd.restore_value(self)
+        return data
 
     @data.setter
     def data(self, value: np.ndarray) -> None:
@@ -340,7 +348,7 @@ class Tensor:
             raise DTypeError(
                 f"t.data = value: the tensor requires grad, so its data must be floating "
                 f"point; got an array of dtype {value.dtype}. Convert it first: "
-                f"t.data = value.astype(np.{self._data.dtype})"
+                f"t.data = value.astype(np.{self.dtype})"
             )
         self._data = value
         self._bump_version()
@@ -355,10 +363,13 @@ class Tensor:
     def grad(self, value: Any) -> None:
         # Checked as PyTorch checks an assigned grad: None, or real numbers of the tensor's
         # shape. An array of another float dtype is converted to the tensor's dtype.
+        data = self._data
+        if data is None:  # a released value (see the data property)
+            data = self.data
         if value is None or (
             value.__class__ is np.ndarray
-            and value.dtype == self._data.dtype
-            and value.shape == self._data.shape
+            and value.dtype == data.dtype
+            and value.shape == data.shape
         ):
             self._grad = value  # the common case (every backward pass): nothing to convert
             return
@@ -368,9 +379,9 @@ class Tensor:
                                  f"a Tensor of dtype {value.dtype}")
         else:
             value = _checked_value(value, self, "t.grad = value")
-            if self._data.dtype.kind == "f":
-                value = value.astype(self._data.dtype, copy=False)
-        if value.shape != self._data.shape:
+            if data.dtype.kind == "f":
+                value = value.astype(data.dtype, copy=False)
+        if value.shape != data.shape:
             raise ShapeError(
                 f"t.grad = value: the gradient must have the tensor's shape {self.shape}; got "
                 f"shape {value.shape}"
@@ -740,7 +751,8 @@ class Tensor:
             )
         value = other.data if isinstance(other, Tensor) else _operand(other, self)
         try:
-            ufunc(self._data, value, out=self._data, casting="same_kind")
+            data = self.data
+            ufunc(data, value, out=data, casting="same_kind")
         except ValueError as exc:
             raise ShapeError(
                 f"in-place '{symbol}=': {exc} (tensor shape {self.shape}, other shape "
