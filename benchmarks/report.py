@@ -64,11 +64,12 @@ def _blas_build() -> str | None:
         return None
 
 
-def environment(torch: Any = None) -> dict[str, Any]:
+def environment(torch: Any = None, jax: Any = None) -> dict[str, Any]:
     """A description of this machine and of the libraries the numbers depend on.
 
     Args:
         torch: the torch module when it is measured, else None.
+        jax: the jax module when it is measured, else None.
 
     Example:
         >>> info = environment()
@@ -88,6 +89,11 @@ def environment(torch: Any = None) -> dict[str, Any]:
             None
             if torch is None
             else {"version": torch.__version__, "threads": torch.get_num_threads()}
+        ),
+        "jax": (
+            None
+            if jax is None
+            else {"version": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS")}
         ),
     }
 
@@ -144,6 +150,12 @@ def format_header(meta: dict[str, Any]) -> str:
         "- torch: not installed (`pip install -e '.[bench]'` adds it)"
         if torch is None
         else f"- torch: {torch['version']}, {torch['threads']} threads"
+    )
+    jax = meta.get("jax")
+    lines.append(
+        "- jax: not installed (`pip install jax` adds a jax.jit column for W1-W4)"
+        if jax is None
+        else f"- jax: {jax['version']}, jax.jit on CPU (XLA_FLAGS={jax['xla_flags'] or 'unset'})"
     )
     s = meta["settings"]
     lines.append(
@@ -213,11 +225,12 @@ def _versus_torch(row: dict[str, Any]) -> str:
 
 
 def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
-    """The markdown table: workload | numpy | ours | ratio | target | met [| torch].
+    """The markdown table: workload | numpy | ours | ratio | target | met [| jit | torch | jax].
 
     Args:
         workloads: the ``"workloads"`` part of the results (see :mod:`benchmarks.run`).
-        with_torch: add the torch column (time and ratio to numpy).
+        with_torch: add the torch column (time and ratio to numpy). The jit and jax.jit
+            columns appear when some row measured them.
 
     Example:
         >>> row = {"title": "W1 (ms/step)", "numpy": {"median": 0.04}, "ours": {"median": 0.08},
@@ -234,6 +247,9 @@ def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
         head.append("jit (≤ 1× numpy)")
     if with_torch:
         head.append("torch")
+    with_jax = any(row.get("jax") for row in workloads.values())
+    if with_jax:
+        head.append("jax.jit")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in workloads.values():
         cells = [
@@ -254,6 +270,9 @@ def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
                 cells.append(row.get("torch_note") or "—")
             else:
                 cells.append(f"{_number(torch['median'])} ({row['torch_ratio']:.2f}×)")
+        if with_jax:
+            jax = row.get("jax")
+            cells.append("—" if not jax else f"{_number(jax['median'])} ({row['jax_ratio']:.2f}×)")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

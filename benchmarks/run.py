@@ -43,6 +43,7 @@ from tinygrad_edu.errors import InvalidArgumentError
 from .agreement import Agreement, AgreementError, check_chain, check_mlp, require
 from .instructions import STEPS as COUNTED_STEPS
 from .instructions import instruction_counts, valgrind_path
+from .jax_reference import JaxChain, JaxMLP, load_jax
 from .jitted import JitChain, JitMLP
 from .numpy_reference import NumpyChain, NumpyCNN, NumpyMLP
 from .ours import EngineChain, EngineCNN, EngineMLP
@@ -235,6 +236,7 @@ def _row(
     vs_torch = None if torch is None else ours_value / torch["median"]
     jitted = stats.get("jit")
     jit_ratio = None if jitted is None else jitted["median"] / numpy_value
+    jax = stats.get("jax")
     return {
         "title": title,
         "unit": unit,
@@ -251,19 +253,22 @@ def _row(
         "jit_ratio": jit_ratio,
         "jit_target": None if jitted is None else JIT_TARGET,
         "jit_met": None if jit_ratio is None else jit_ratio <= JIT_TARGET["value"],
+        "jax": jax,
+        "jax_ratio": None if jax is None else jax["median"] / numpy_value,
     }
 
 
-def _gate_summary(ours: list[Agreement], torch: dict[str, Agreement]) -> str:
+def _gate_summary(ours: list[Agreement], peers: dict[str, dict[str, Agreement]]) -> str:
     keys = ", ".join(a.workload for a in ours)
     worst = max((a.max_rel_diff for a in ours), default=0.0)
     text = (
         f"ours agrees with the numpy reference on {keys} (losses, gradients and parameters "
         f"after each checked step; largest difference {worst:.2g} of an array's scale)"
     )
-    disagreeing = [k for k, a in torch.items() if not a.ok]
-    if disagreeing:
-        text += f"; torch disagrees on {', '.join(disagreeing)} and is left out there"
+    for peer, checks in peers.items():
+        disagreeing = [k for k, a in checks.items() if not a.ok]
+        if disagreeing:
+            text += f"; {peer} disagrees on {', '.join(disagreeing)} and is left out there"
     return text
 
 
@@ -355,6 +360,7 @@ def run_suite(
     keys: Sequence[str] | None = None,
     use_torch: bool = True,
     mode: str = "custom",
+    use_jax: bool = True,
     log: Callable[[str], None] = _stderr,
 ) -> dict[str, Any]:
     """Check, then time every workload in ``keys``; return the results (see the module doc).
@@ -363,6 +369,7 @@ def run_suite(
         settings: how much to measure (:data:`FULL`, :data:`QUICK` or your own).
         keys: workload keys among "W1", "W2", "W3", "W4", "chain", "CNN" (all by default).
         use_torch: measure PyTorch too when it is importable.
+        use_jax: measure ``jax.jit`` too (W1-W4) when jax is importable.
         mode: a label for the header ("full", "quick", ...).
         log: where progress messages go.
 
@@ -379,6 +386,7 @@ def run_suite(
         )
     specs = _specs(keys, settings.chain_ops)
     torch = load_torch() if use_torch else None
+    jax = load_jax(settings.blas_threads) if use_jax else None
     problems = {
         key: make_cnn_problem(spec, settings.seed)
         if isinstance(spec, CNNWorkload)
@@ -402,6 +410,10 @@ def run_suite(
         jit_steps = max(steps, JIT_CHECK_STEPS)
         jit_checks = _check_all(jit_specs, problems, "jit", JitMLP, JitChain, jit_steps)
         require(list(jit_checks.values()))
+        jax_checks: dict[str, Agreement] = {}
+        if jax is not None:
+            log(f"checking jax.jit against the numpy reference on {', '.join(jit_specs)}")
+            jax_checks = _check_all(jit_specs, problems, "jax", JaxMLP, JaxChain, steps)
         torch_checks: dict[str, Agreement] = {}
         if torch is not None:
             log("checking torch against the numpy reference")
@@ -414,8 +426,9 @@ def run_suite(
             problem = problems[key]
             torch_ok = key in torch_checks and torch_checks[key].ok
             torch_note = None if torch is None or torch_ok else "disagrees"
+            jax_ok = key in jax_checks and jax_checks[key].ok
             log(f"{key}: timing numpy, ours" + (", jit" if key in jit_specs else "")
-                + (", torch" if torch_ok else ""))
+                + (", torch" if torch_ok else "") + (", jax" if jax_ok else ""))
             if isinstance(spec, CNNWorkload):
                 impls = {"numpy": NumpyCNN(spec, problem), "ours": EngineCNN(spec, problem)}
                 if torch_ok:
@@ -429,6 +442,8 @@ def run_suite(
                 }
                 if torch_ok:
                     impls["torch"] = TorchMLP(spec, problem)
+                if jax_ok:
+                    impls["jax"] = JaxMLP(spec, problem)
                 rows.update(_time_mlp(spec, impls, settings, torch_note))
             else:
                 impls = {
@@ -439,13 +454,17 @@ def run_suite(
                     impls["jit"] = JitChain(spec.n_ops, problem)
                 if torch_ok:
                     impls["torch"] = TorchChain(spec.n_ops, problem)
+                if jax_ok:
+                    impls["jax"] = JaxChain(spec.n_ops, problem)
                 rows.update(_time_chain(spec, impls, settings, torch_note))
-        meta = environment(torch)  # inside the limit: the header shows the threads used
+        meta = environment(torch, jax)  # inside the limit: the header shows the threads used
 
     meta["instructions"] = _count_instructions(settings, keys, rows, log)
     meta["mode"] = mode
     meta["settings"] = dataclasses.asdict(settings)
-    meta["agreement_summary"] = _gate_summary(list(ours_checks.values()), torch_checks)
+    meta["agreement_summary"] = _gate_summary(
+        list(ours_checks.values()), {"torch": torch_checks, "jax.jit": jax_checks}
+    )
     results: dict[str, Any] = {
         "meta": meta,
         "agreement": {
@@ -453,6 +472,7 @@ def run_suite(
                 "ours": check.as_dict(),
                 "jit": jit_checks[key].as_dict() if key in jit_checks else None,
                 "torch": torch_checks[key].as_dict() if key in torch_checks else None,
+                "jax": jax_checks[key].as_dict() if key in jax_checks else None,
             }
             for key, check in ours_checks.items()
         },
@@ -505,6 +525,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"run only these ({', '.join(WORKLOADS)}); default: all",
     )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    parser.add_argument("--no-jax", action="store_true", help="skip jax.jit even if installed")
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 1 when a target is not met"
     )
@@ -560,6 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys=args.workloads,
             use_torch=not args.no_torch,
             mode="quick" if args.quick else "full",
+            use_jax=not args.no_jax,
         )
     except (InvalidArgumentError, AgreementError) as exc:
         _stderr(f"benchmarks: {exc}")

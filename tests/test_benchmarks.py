@@ -59,7 +59,7 @@ TINY = dataclasses.replace(
     memory_repeats=1,
 )
 TINY_ARGS = [
-    "--quick", "--no-torch", "--warmup", "1", "--min-steps", "2", "--min-time", "0",
+    "--quick", "--no-torch", "--no-jax", "--warmup", "1", "--min-steps", "2", "--min-time", "0",
     "--max-steps", "2", "--chain-ops", "400",
 ]  # fmt: skip
 
@@ -304,7 +304,7 @@ def test_gate_reports_nan_as_disagreement():
 def test_suite_refuses_to_time_when_ours_disagrees(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(run, "EngineMLP", _WrongLearningRate)
     with pytest.raises(AgreementError):
-        run.run_suite(TINY, keys=["W1"], use_torch=False, log=lambda _: None)
+        run.run_suite(TINY, keys=["W1"], use_torch=False, use_jax=False, log=lambda _: None)
     out = tmp_path / "r.json"
     assert run.main([*TINY_ARGS, "--workloads", "W1", "--json", str(out)]) == 2
     assert not out.exists()
@@ -392,7 +392,9 @@ def test_suite_reports_every_workload_in_json_and_markdown(tmp_path, capsys):
 
 
 def test_run_suite_in_process_with_a_subset(monkeypatch):
-    results = run.run_suite(TINY, keys=["W4", "W1", "W4"], use_torch=False, log=lambda _: None)
+    results = run.run_suite(
+        TINY, keys=["W4", "W1", "W4"], use_torch=False, use_jax=False, log=lambda _: None
+    )
     assert list(results["workloads"]) == ["W4", "W1"]
     assert results["workloads"]["W4"]["target"] == {
         "kind": "ratio_at_most", "value": 3.3, "text": "≤ 3.3× numpy",
@@ -424,7 +426,7 @@ def test_unknown_workload_is_refused():
     with pytest.raises(SystemExit):
         run.main(["--workloads", "W9"])
     with pytest.raises(InvalidArgumentError, match="unknown workload"):
-        run.run_suite(TINY, keys=["W9"], use_torch=False)
+        run.run_suite(TINY, keys=["W9"], use_torch=False, use_jax=False)
 
 
 def test_table_has_a_torch_column_when_torch_is_measured():
@@ -437,6 +439,27 @@ def test_table_has_a_torch_column_when_torch_is_measured():
     assert lines[0].endswith("| met | torch |")
     assert lines[2] == "| W1 | 0.04 | 0.1 | 2.50× | t | yes | 0.2 (5.00×) |"
     assert lines[3] == "| mem | 0.04 | 0.1 | 2.50× | t | yes | not traced |"
+
+
+def test_table_has_a_jax_column_when_some_row_measured_jax():
+    row = {
+        "title": "W1", "numpy": {"median": 0.04}, "ours": {"median": 0.1}, "ratio": 2.5,
+        "jax": {"median": 0.06}, "jax_ratio": 1.5, "target": {"text": "t"}, "met": True,
+    }  # fmt: skip
+    chain = {**row, "title": "chain", "jax": None, "jax_ratio": None}
+    lines = format_table({"W1": row, "chain": chain}, with_torch=False).splitlines()
+    assert lines[0].endswith("| met | jax.jit |")
+    assert lines[2] == "| W1 | 0.04 | 0.1 | 2.50× | t | yes | 0.06 (1.50×) |"
+    assert lines[3] == "| chain | 0.04 | 0.1 | 2.50× | t | yes | — |"
+    assert "jax" not in format_table({"chain": chain}, with_torch=False)
+
+
+def test_header_says_how_to_get_the_jax_column_or_which_jax_ran():
+    meta = environment()
+    meta.update(mode="quick", settings=dataclasses.asdict(run.QUICK))
+    assert "- jax: not installed (`pip install jax`" in format_header(meta)
+    meta["jax"] = {"version": "0.10.2", "xla_flags": None}
+    assert "- jax: 0.10.2, jax.jit on CPU (XLA_FLAGS=unset)" in format_header(meta)
 
 
 def test_header_names_blas_and_warns_about_openblas_coretype(monkeypatch):
@@ -466,12 +489,23 @@ def test_torch_agrees_with_the_numpy_reference_when_installed():
     assert check_chain("W4", 1000, make_chain_problem(W4), TorchChain, "torch").ok
 
 
+def test_jax_jit_agrees_with_the_numpy_reference_when_installed():
+    pytest.importorskip("jax", reason="`pip install jax` to check the jax.jit column")
+    from benchmarks.jax_reference import JaxChain, JaxMLP
+
+    for spec in MLP_WORKLOADS.values():
+        result = check_mlp(spec, make_mlp_problem(spec), JaxMLP, "jax", steps=3)
+        assert result.ok, result.problems
+    assert check_chain("W4", 1000, make_chain_problem(W4), JaxChain, "jax").ok
+
+
 @pytest.mark.parametrize(
     "name",
     [
         "benchmarks.agreement",
         "benchmarks.numpy_reference",
         "benchmarks.ours",
+        "benchmarks.jax_reference",
         "benchmarks.report",
         "benchmarks.timing",
         "benchmarks.torch_reference",
