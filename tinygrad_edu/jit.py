@@ -616,6 +616,9 @@ class _Builder:
         self.slots: dict[int, _Slot] = {}  # id(_Val) -> slot
         self.n_names = 0
         self.opt_guards: list[tuple[str, Any]] = []
+        # id(slot) of a matrix product a^T c -> (a, c, index of its line): an SGD update of
+        # that gradient can be bounded from ||a|| and ||c|| (see _Builder.optimizer).
+        self.products: dict[int, tuple[_Slot, _Slot, int]] = {}
         self.arg_slots: list[_Slot] = []
         for i, a in enumerate(args):
             s = _Slot("arg", np.shape(a), getattr(a, "dtype", None))
@@ -905,35 +908,55 @@ class _Builder:
         self.emit(f"    {o}._check_lr('step')", [])
         for k in range(len(cells)):
             self.emit(f"    lr{k} = lr", [])
-        # Exactly SGD._update: buf = eta g, then w -= buf (or the velocity's update). The
-        # buffers of one dtype are views of one array, so that all or nothing costs one dot:
-        # the sum of squares of every eta g is finite only if each is (then |eta g| <=
-        # sqrt(max), and w - eta g cannot overflow from a finite w), and every update is
-        # computed and checked before any weight moves. W1: 42.7k -> 6k instructions, 10% of
-        # the step, against a dot per gradient (callgrind).
+        # Exactly SGD._update: buf = eta g, then w -= buf (or the velocity's update). Every
+        # update is computed and proven finite before any weight moves: then |eta g| <=
+        # sqrt(max), and w - eta g cannot overflow from a finite w. Two proofs:
+        # * a bound, for a gradient made by one matrix product dW = a^T c (a Linear layer's
+        #   weight): see _Builder.bound; it reads a and c instead of dW;
+        # * the others' buffers of one dtype are views of one array, and one dot proves them
+        #   all: their sum of squares is finite only if each is. W1: 42.7k -> 6k
+        #   instructions, 10% of the step, against a dot per gradient (callgrind).
+        # When a proof fails, _refuse_update checks every new value, as the staged step does.
+        bounds = [self.bound(g) for g in grads]
         sizes: dict[np.dtype, list[int]] = {}
-        for _, v in items:
+        for (_, v), bound in zip(items, bounds):
             w = self.param_slots[v.index].value
-            sizes.setdefault(w.dtype, []).append(w.size)
+            sizes.setdefault(w.dtype, []).append(0 if bound else w.size)
         arenas, views = [], {}
         for dt, counts in sizes.items():
             flat = np.empty(sum(counts), dtype=dt)
-            arenas.append(self.const(flat, "sgd"))
+            if flat.size:
+                arenas.append(self.const(flat, "sgd"))
             ends = np.cumsum([0, *counts])
             views[dt] = [flat[a:z] for a, z in zip(ends[:-1], ends[1:])]
         bufs = []
-        for (_, v), g in zip(items, grads):
+        for (_, v), g, bound in zip(items, grads, bounds):
             w = self.param_slots[v.index]
-            buf = self.const(views[w.value.dtype].pop(0).reshape(w.shape), "sgd")
+            view = views[w.value.dtype].pop(0)
+            buf = self.const(np.empty_like(w.value) if bound else view.reshape(w.shape), "sgd")
             bufs.append(buf)
             k = dtypes.index(w.value.dtype)
             self.emit(f"np.multiply({{0}}, lr{k}, out={{1}})", [g, buf])
-        self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _refuse_update=_refuse_update)
-        n = len(arenas)
-        checks = " and ".join(f"_isfinite(_vdot({{{k}}}, {{{k}}}))" for k in range(n))
-        listed = ", ".join(f"{{{n + k}}}" for k in range(len(bufs)))
-        self.emit(f"if not ({checks}):", arenas)
-        self.emit(f"    _refuse_update({o}, ({listed},))", [*arenas, *bufs])
+        self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _sqrt=math.sqrt,
+                       _refuse_update=_refuse_update)
+        refs: list[_Slot] = []
+        checks = []
+        for arena in arenas:
+            checks.append(f"_isfinite(_vdot({{{len(refs)}}}, {{{len(refs)}}}))")
+            refs.append(arena)
+        for bound in filter(None, bounds):
+            k = len(refs)
+            checks.append(f"float(lr) * _sqrt({{{k}}}) * _sqrt({{{k + 1}}}) < {{{k + 2}}}  # "
+                          "eta ||a|| ||c|| bounds eta |dW|")
+            refs += bound
+        n = len(refs)
+        listed = ", ".join(f"({i}, {{{n + 2 * k}}}, {{{n + 2 * k + 1}}})"
+                           for k, (i, _) in enumerate(items))
+        pairs = [s for (_, v), buf in zip(items, bufs) for s in (self.param_slots[v.index], buf)]
+        for k, check in enumerate(checks):
+            self.emit(f"ok = {check}" if k == 0 else f"ok = ok and {check}", refs)
+        self.emit("if not ok:", [])
+        self.emit(f"    _refuse_update({o}, ({listed},))", [*refs, *pairs])
         momentum = opt.momentum != 0
         if momentum:
             self.emit(f"mu = {o}.momentum", [])
@@ -954,6 +977,48 @@ class _Builder:
         for _, v in items:
             self.emit(f"P{v.index}._version[0] = stamp", [])
         self.emit(f"{o}.step_count += 1", [])
+
+    def bound(self, g: _Slot) -> list[_Slot] | None:
+        """A proof of |eta dW_ij| < sqrt(max) for a gradient dW = a^T c read from a and c.
+
+        By Cauchy-Schwarz |dW_ij| <= sum_k |a_ki| |c_kj| <= ||a|| ||c|| (Frobenius norms), and
+        a sum of n products computed in floating point, in any order, exceeds the exact sum of
+        their magnitudes by at most a factor 1 + n u / (1 - n u) (u the unit roundoff); a sum
+        of m squares computed by a dot is at least (1 - (m + 1) u) times the exact one. So
+        with T = (n + m_a + m_c + 3) u <= 0.1 (the 3: eta's rounding to the dtype, the
+        product eta dW, the Python float arithmetic), eta ||a|| ||c|| (1 + 3 T) < sqrt(max)
+        proves every eta dW_ij below sqrt(max) (and finite: a finite dot means finite a and
+        c). A dot of a square of less than the smallest normal number loses at most that
+        number per term: sqrt(max) leaves room for it. Used when the two dots read at most
+        as many numbers as dW holds: W3's first layer (100k + 65k numbers instead of 401k)
+        and second (98k, 131k).
+
+        Returns the slots [||a||^2, ||c||^2, the limit sqrt(max) / (1 + 3 T)], whose line is
+        placed right after the product's (a and c hold its operands there), or None.
+        """
+        made = self.products.get(id(g))
+        if made is None or sum(1 for _, _, w in self.code for x in w if x is g) != 1:
+            return None  # not a product, or written again after it (an accumulation)
+        a, c, at = made
+        dtype = np.dtype(g.dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)) or a.dtype != dtype \
+                or c.dtype != dtype or len(a.shape) != 2 or a.shape[0] != c.shape[0]:
+            return None
+        m_a, m_c = int(np.prod(a.shape)), int(np.prod(c.shape))
+        total = a.shape[0] + m_a + m_c + 3
+        u = float(np.finfo(dtype).eps) / 2
+        if m_a + m_c > int(np.prod(g.shape)) or total * u > 0.1:
+            return None
+        limit = self.const(np.float64(math.sqrt(float(np.finfo(dtype).max)) / (1 + 3 * total * u)),
+                           "lim")
+        sa, sc = self.local(), self.local()
+        line = ("{2} = _vdot({0}, {0}); {3} = _vdot({1}, {1})  # ||a||^2, ||c||^2 of the "
+                "product above, for its update's bound", [a, c, sa, sc], (sa, sc))
+        self.code.insert(at + 1, line)
+        for key, (x, y, index) in self.products.items():
+            if index > at:
+                self.products[key] = (x, y, index + 1)
+        return [sa, sc, limit]
 
     # ------------------------------------------------------------------ buffers and source
 
@@ -1083,18 +1148,26 @@ class _Builder:
         return f"def guard({params}):\n    return ({body})\n"
 
 
-def _refuse_update(opt: Any, updates: tuple[np.ndarray, ...]) -> None:
-    """A replayed SGD update whose check failed: refuse it, before any change, as SGD.step.
+def _refuse_update(opt: Any, work: tuple[tuple[int, np.ndarray, np.ndarray], ...]) -> None:
+    """A replayed SGD update whose proof failed: check it as the staged step does, before any
+    change, and refuse it as SGD.step would.
 
-    Called when the sum of squares of the updates eta g is not finite: an update holds inf
-    or NaN (SGD.step would make that weight inf or NaN, and refuses), or the sum alone
-    overflowed (every update is finite: nothing is refused).
+    ``work`` holds (parameter index, w, eta g) for every parameter. A proof fails when an
+    update holds inf or NaN, or when it is merely large (a sum of squares that overflowed, a
+    bound that is too loose): then every new value is computed into a copy and checked, and
+    the step goes on only if all are finite.
     """
-    for i, u in enumerate(updates):
-        if not all_finite(u):
+    for i, w, u in work:
+        new = [u]
+        if opt.momentum:  # p = mu p - eta g, then w + p
+            p = opt.state[i]["velocity"] * opt.momentum - u
+            new += [p, w + p]
+        else:
+            new.append(w - u)
+        if not all(all_finite(x) for x in new):
             raise InvalidArgumentError(
                 f"{type(opt).__name__}.step: the step would make parameter {i} (shape "
-                f"{u.shape}) inf or NaN; nothing was changed. Is the gradient huge or "
+                f"{w.shape}) inf or NaN; nothing was changed. Is the gradient huge or "
                 "non-finite? Try a smaller learning rate, gradient clipping or standardised "
                 "inputs."
             )
@@ -1304,6 +1377,7 @@ def _linear_backward(b, fn, ins, o, ctx, g, want, info):
         b.alias(gt, g)
         gis[1] = b.out(info[1][0], info[1][1])
         _matmul(b, gt, x, gis[1])
+        b.products[id(gis[1])] = (g, x, len(b.code) - 1)
     if len(want) > 2 and want[2]:  # the sum of g over the samples
         gb = b.out(info[2][0], info[2][1])
         if gb.kind == "buf":
