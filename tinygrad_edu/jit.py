@@ -85,7 +85,7 @@ Example:
             lr0 = lr
         np.multiply(b0, lr0, out=sgd6)
         if not (_isfinite(_vdot(sgd5, sgd5))):
-            _refuse_update(O3, (sgd6,))
+            _refuse_update(O3, ((0, w0, sgd6),))
         np.subtract(w0, sgd6, out=w0)
         stamp = _last_change[0] = next(_clock)
         P0._version[0] = stamp
@@ -616,9 +616,6 @@ class _Builder:
         self.slots: dict[int, _Slot] = {}  # id(_Val) -> slot
         self.n_names = 0
         self.opt_guards: list[tuple[str, Any]] = []
-        # id(slot) of a matrix product a^T c -> (a, c, index of its line): an SGD update of
-        # that gradient can be bounded from ||a|| and ||c|| (see _Builder.optimizer).
-        self.products: dict[int, tuple[_Slot, _Slot, int]] = {}
         self.arg_slots: list[_Slot] = []
         for i, a in enumerate(args):
             s = _Slot("arg", np.shape(a), getattr(a, "dtype", None))
@@ -708,10 +705,11 @@ class _Builder:
             return
         n = len(ins)
         args = ", ".join(f"{{{i}}}" for i in range(n))
-        if o.kind == "buf":
-            self.emit(f"np.{name}({args}, out={{{n}}})", [*ins, o], (o,))
-            return
         ins, note = self._typed_numbers(ins)
+        if o.kind == "buf":  # into a buffer too: ReLU's max(x, 0) and x > 0, 2.7k each (W2's
+            # step 978.6k -> 972.0k instructions, 0.7%)
+            self.emit(f"np.{name}({args}, out={{{n}}}){note}", [*ins, o], (o,))
+            return
         if symbol is not None and n == 2:
             self.emit(f"{{2}} = {{0}} {symbol} {{1}}{note}", [*ins, o], (o,))
         elif symbol is not None:
@@ -908,55 +906,41 @@ class _Builder:
         self.emit(f"    {o}._check_lr('step')", [])
         for k in range(len(cells)):
             self.emit(f"    lr{k} = lr", [])
-        # Exactly SGD._update: buf = eta g, then w -= buf (or the velocity's update). Every
-        # update is computed and proven finite before any weight moves: then |eta g| <=
-        # sqrt(max), and w - eta g cannot overflow from a finite w. Two proofs:
-        # * a bound, for a gradient made by one matrix product dW = a^T c (a Linear layer's
-        #   weight): see _Builder.bound; it reads a and c instead of dW;
-        # * the others' buffers of one dtype are views of one array, and one dot proves them
-        #   all: their sum of squares is finite only if each is. W1: 42.7k -> 6k
-        #   instructions, 10% of the step, against a dot per gradient (callgrind).
-        # When a proof fails, _refuse_update checks every new value, as the staged step does.
-        bounds = [self.bound(g) for g in grads]
+        # Exactly SGD._update: buf = eta g, then w -= buf (or the velocity's update). The
+        # buffers of one dtype are views of one array, so that all or nothing costs one dot:
+        # the sum of squares of every eta g is finite only if each is (then |eta g| <=
+        # sqrt(max), and w - eta g cannot overflow from a finite w), and every update is
+        # computed and checked before any weight moves. W1: 42.7k -> 6k instructions, 10% of
+        # the step, against a dot per gradient (callgrind). When the sum is not finite,
+        # _refuse_update checks every new value, as the staged step does.
+        # (Tried: proving a Linear weight's eta dW = eta dZ^T X finite from eta ||dZ|| ||X||,
+        # Cauchy-Schwarz, instead of a dot over dW: W3's check 37 -> 20 us, 0.14% of its
+        # instructions and about 0.4% of its time, under the 3% a trick must buy.)
         sizes: dict[np.dtype, list[int]] = {}
-        for (_, v), bound in zip(items, bounds):
+        for _, v in items:
             w = self.param_slots[v.index].value
-            sizes.setdefault(w.dtype, []).append(0 if bound else w.size)
+            sizes.setdefault(w.dtype, []).append(w.size)
         arenas, views = [], {}
         for dt, counts in sizes.items():
             flat = np.empty(sum(counts), dtype=dt)
-            if flat.size:
-                arenas.append(self.const(flat, "sgd"))
+            arenas.append(self.const(flat, "sgd"))
             ends = np.cumsum([0, *counts])
             views[dt] = [flat[a:z] for a, z in zip(ends[:-1], ends[1:])]
         bufs = []
-        for (_, v), g, bound in zip(items, grads, bounds):
+        for (_, v), g in zip(items, grads):
             w = self.param_slots[v.index]
-            view = views[w.value.dtype].pop(0)
-            buf = self.const(np.empty_like(w.value) if bound else view.reshape(w.shape), "sgd")
+            buf = self.const(views[w.value.dtype].pop(0).reshape(w.shape), "sgd")
             bufs.append(buf)
             k = dtypes.index(w.value.dtype)
             self.emit(f"np.multiply({{0}}, lr{k}, out={{1}})", [g, buf])
-        self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _sqrt=math.sqrt,
-                       _refuse_update=_refuse_update)
-        refs: list[_Slot] = []
-        checks = []
-        for arena in arenas:
-            checks.append(f"_isfinite(_vdot({{{len(refs)}}}, {{{len(refs)}}}))")
-            refs.append(arena)
-        for bound in filter(None, bounds):
-            k = len(refs)
-            checks.append(f"float(lr) * _sqrt({{{k}}}) * _sqrt({{{k + 1}}}) < {{{k + 2}}}  # "
-                          "eta ||a|| ||c|| bounds eta |dW|")
-            refs += bound
-        n = len(refs)
+        self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _refuse_update=_refuse_update)
+        n = len(arenas)
+        checks = " and ".join(f"_isfinite(_vdot({{{k}}}, {{{k}}}))" for k in range(n))
         listed = ", ".join(f"({i}, {{{n + 2 * k}}}, {{{n + 2 * k + 1}}})"
                            for k, (i, _) in enumerate(items))
         pairs = [s for (_, v), buf in zip(items, bufs) for s in (self.param_slots[v.index], buf)]
-        for k, check in enumerate(checks):
-            self.emit(f"ok = {check}" if k == 0 else f"ok = ok and {check}", refs)
-        self.emit("if not ok:", [])
-        self.emit(f"    _refuse_update({o}, ({listed},))", [*refs, *pairs])
+        self.emit(f"if not ({checks}):", arenas)
+        self.emit(f"    _refuse_update({o}, ({listed},))", [*arenas, *pairs])
         momentum = opt.momentum != 0
         if momentum:
             self.emit(f"mu = {o}.momentum", [])
@@ -977,48 +961,6 @@ class _Builder:
         for _, v in items:
             self.emit(f"P{v.index}._version[0] = stamp", [])
         self.emit(f"{o}.step_count += 1", [])
-
-    def bound(self, g: _Slot) -> list[_Slot] | None:
-        """A proof of |eta dW_ij| < sqrt(max) for a gradient dW = a^T c read from a and c.
-
-        By Cauchy-Schwarz |dW_ij| <= sum_k |a_ki| |c_kj| <= ||a|| ||c|| (Frobenius norms), and
-        a sum of n products computed in floating point, in any order, exceeds the exact sum of
-        their magnitudes by at most a factor 1 + n u / (1 - n u) (u the unit roundoff); a sum
-        of m squares computed by a dot is at least (1 - (m + 1) u) times the exact one. So
-        with T = (n + m_a + m_c + 3) u <= 0.1 (the 3: eta's rounding to the dtype, the
-        product eta dW, the Python float arithmetic), eta ||a|| ||c|| (1 + 3 T) < sqrt(max)
-        proves every eta dW_ij below sqrt(max) (and finite: a finite dot means finite a and
-        c). A dot of a square of less than the smallest normal number loses at most that
-        number per term: sqrt(max) leaves room for it. Used when the two dots read at most
-        as many numbers as dW holds: W3's first layer (100k + 65k numbers instead of 401k)
-        and second (98k, 131k).
-
-        Returns the slots [||a||^2, ||c||^2, the limit sqrt(max) / (1 + 3 T)], whose line is
-        placed right after the product's (a and c hold its operands there), or None.
-        """
-        made = self.products.get(id(g))
-        if made is None or sum(1 for _, _, w in self.code for x in w if x is g) != 1:
-            return None  # not a product, or written again after it (an accumulation)
-        a, c, at = made
-        dtype = np.dtype(g.dtype)
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)) or a.dtype != dtype \
-                or c.dtype != dtype or len(a.shape) != 2 or a.shape[0] != c.shape[0]:
-            return None
-        m_a, m_c = int(np.prod(a.shape)), int(np.prod(c.shape))
-        total = a.shape[0] + m_a + m_c + 3
-        u = float(np.finfo(dtype).eps) / 2
-        if m_a + m_c > int(np.prod(g.shape)) or total * u > 0.1:
-            return None
-        limit = self.const(np.float64(math.sqrt(float(np.finfo(dtype).max)) / (1 + 3 * total * u)),
-                           "lim")
-        sa, sc = self.local(), self.local()
-        line = ("{2} = _vdot({0}, {0}); {3} = _vdot({1}, {1})  # ||a||^2, ||c||^2 of the "
-                "product above, for its update's bound", [a, c, sa, sc], (sa, sc))
-        self.code.insert(at + 1, line)
-        for key, (x, y, index) in self.products.items():
-            if index > at:
-                self.products[key] = (x, y, index + 1)
-        return [sa, sc, limit]
 
     # ------------------------------------------------------------------ buffers and source
 
@@ -1152,10 +1094,11 @@ def _refuse_update(opt: Any, work: tuple[tuple[int, np.ndarray, np.ndarray], ...
     """A replayed SGD update whose proof failed: check it as the staged step does, before any
     change, and refuse it as SGD.step would.
 
-    ``work`` holds (parameter index, w, eta g) for every parameter. A proof fails when an
-    update holds inf or NaN, or when it is merely large (a sum of squares that overflowed, a
-    bound that is too loose): then every new value is computed into a copy and checked, and
-    the step goes on only if all are finite.
+    ``work`` holds (parameter index, w, eta g) for every parameter. The proof (a finite sum
+    of squares of the updates) fails when an update holds inf or NaN, or when it is merely
+    large: then every new value is computed into a copy and checked, as the staged step
+    does, and the step goes on only if all are finite (a finite update can still make a weight
+    inf: w = -1e38, eta g = 3e38).
     """
     for i, w, u in work:
         new = [u]
@@ -1377,7 +1320,6 @@ def _linear_backward(b, fn, ins, o, ctx, g, want, info):
         b.alias(gt, g)
         gis[1] = b.out(info[1][0], info[1][1])
         _matmul(b, gt, x, gis[1])
-        b.products[id(gis[1])] = (g, x, len(b.code) - 1)
     if len(want) > 2 and want[2]:  # the sum of g over the samples
         gb = b.out(info[2][0], info[2][1])
         if gb.kind == "buf":
@@ -1476,8 +1418,14 @@ def _cross_entropy_forward(b, fn, ins, kw, out):
     labels = kw.get("labels")
     if len(x.shape) != 2 or labels is None:
         return None
-    n = x.shape[0]
-    rows = b.const(np.arange(n), "rows")
+    n, c = x.shape
+    # x[i, y_i] as x.take(i c + y_i): the labels' checks (run first) keep y_i in [0, c). A
+    # one-index pick costs 4.5k instructions, x[rows, y] 11.5k, and the backward's
+    # p[i, y_i] -= 1 13.1k against 28.6k, for 3.7k to make the index (callgrind, W2's 64x10):
+    # W2's step 996.9k -> 978.6k instructions (1.8%).
+    start = b.const(np.arange(n) * c, "row_start")
+    picks = b.local()
+    b.emit("{2} = {0} + {1}  # the flat positions of x[i, y_i]", [labels, start, picks], (picks,))
     m, total, o = b.local(), b.local(), b.local(out.shape, out.dtype, fresh=True)
     e = b.out(x.shape, x.dtype)
     # Exactly SoftmaxCrossEntropy.forward, with e and the probabilities in one buffer.
@@ -1486,17 +1434,17 @@ def _cross_entropy_forward(b, fn, ins, kw, out):
     p = b.out(x.shape, x.dtype, reuse=(e,))
     b.ufunc("exp", None, p, e)
     b.emit("{1} = {0}.sum(axis=-1, keepdims=True)", [p, total], (total,))
-    b.emit("{4} = (np.log({0}) + {1})[:, 0] - {2}[{3}, {5}]", [total, m, x, rows, o, labels], (o,))
+    b.emit("{4} = (np.log({0}) + {1})[:, 0] - {2}.take({3})", [total, m, x, picks, o], (o,))
     probs = b.out(x.shape, x.dtype, reuse=(p,))
     b.ufunc("divide", "/", probs, p, total)
-    return o, (probs, rows, labels)
+    return o, (probs, picks, n)
 
 
 def _cross_entropy_backward(b, fn, ins, o, ctx, g, want, info):  # (p - onehot) g
     # The probabilities serve only this backward: it turns them into the gradient in place
     # (p - 1 where p - onehot subtracts 1, p itself where it subtracts 0: the same numbers).
-    probs, rows, labels = ctx
-    b.emit("{0}[{1}, {2}] -= 1", [probs, rows, labels], (probs,))
+    probs, picks, _ = ctx
+    b.emit("{0}.reshape(-1)[{1}] -= 1", [probs, picks], (probs,))
     col = b.local()
     if g.kind == "const":
         b.fold(col, g.value.reshape((-1, 1)))
@@ -1521,10 +1469,10 @@ def _cross_entropy_mean_forward(b, fn, ins, kw, out):  # SoftmaxCrossEntropyMean
 
 
 def _cross_entropy_mean_backward(b, fn, ins, o, ctx, g, want, info):  # (g / N) (p - onehot)
-    probs, rows, labels = ctx
+    probs, picks, n = ctx
     gn = b.local((), g.dtype)
-    b.ufunc("divide", "/", gn, g, b.const(int(rows.value.shape[0])))
-    b.emit("{0}[{1}, {2}] -= 1", [probs, rows, labels], (probs,))
+    b.ufunc("divide", "/", gn, g, b.const(n))
+    b.emit("{0}.reshape(-1)[{1}] -= 1", [probs, picks], (probs,))
     if probs.kind == "buf":
         b.emit("np.multiply({0}, {1}, out={0})", [probs, gn], (probs,))
     else:
