@@ -363,7 +363,7 @@ def test_the_program_is_readable_numpy():
     assert "def replay(a0, a1):" in lines and lines[0].startswith("# buffers b0..b")
     assert "    np.matmul(d0, w0T_1, out=b0)" in lines  # x W^T into a buffer
     assert "    np.add(b0, w1, out=b0)" in lines  # the bias added in place
-    assert "    np.maximum(b0, 0, out=b0)" in lines  # ReLU over its own input
+    assert "    np.maximum(b0, k2, out=b0)  # k2 = 0" in lines  # ReLU over its own input
     assert any(" = indices_none_ignored_" in line for line in lines)  # the labels checked again
     assert "    P0._grad = t" in "\n".join(lines)  # dL/dW1, a new small array
     assert "    np.subtract(w0, sgd" in "\n".join(lines)  # SGD in place
@@ -601,3 +601,68 @@ def test_float32_replay_is_bit_for_bit_eager_with_numbers_in_the_step(momentum):
             np.testing.assert_array_equal(q.data, p.data)
             np.testing.assert_array_equal(q.grad, p.grad)
     assert step.replays == 10 and " = 1.7" in step.program  # a number became a 0-d array
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("rate, refused", [(1e36, False), (2e38, True)])
+def test_a_replayed_sgd_step_with_a_huge_rate_does_what_eager_does(rate, refused):
+    # Updates eta g of 1e36 or 2e38 are finite, but their sum of squares overflows float32,
+    # so the program's one-dot proof fails: then every new weight is checked, as the staged
+    # step checks it. With 2e38, w0 - eta g0 = 2e38 + 2e38 is inf: refused, nothing changed.
+    set_default_dtype(np.float32)
+    c = Tensor(np.array([-1.0, 1.0], np.float32))
+
+    def make():
+        w = Tensor(np.array([2e38, 1.0], np.float32), requires_grad=True)
+        return w, SGD([w], lr=0.1)
+
+    def stepper(w, opt):
+        def step():
+            opt.zero_grad()
+            loss = (w * c).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    (w1, o1), (w2, o2) = twins(make)
+    eager, step = stepper(w1, o1), jit(stepper(w2, o2))
+    for _ in range(3):
+        eager(), step()
+    assert step.replays == 1
+    o1.lr = o2.lr = rate
+    if refused:
+        before = w2.data.copy()
+        for run in (eager, step):
+            with pytest.raises(InvalidArgumentError, match="inf or NaN; nothing was changed"):
+                run()
+        np.testing.assert_array_equal(w2.data, before)
+    else:
+        eager(), step()
+        assert np.isfinite(w2.data).all()
+    assert step.replays == 2
+    np.testing.assert_array_equal(w2.data, w1.data)
+
+
+def test_float32_cross_entropy_relu_replay_is_bit_for_bit_eager():
+    # The program picks x[i, y_i] through flat positions and compares ReLU's buffers with a
+    # 0-d float32 zero: the same numbers as eager's x[rows, y] and max(x, 0), in every bit.
+    set_default_dtype(np.float32)
+
+    def make():
+        model = MLP([6, 48, 5], activation="relu", rng=31)  # 40 x 48 > SMALL: buffers
+        return model, SGD(model.parameters(), lr=0.3)
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager = training_step(m1, o1, cross_entropy)
+    step = jit(training_step(m2, o2, cross_entropy))
+    rng = np.random.default_rng(31)
+    for _ in range(10):
+        x = rng.normal(size=(40, 6)).astype(np.float32) * 3
+        y = rng.integers(0, 5, 40)
+        a, b = eager(x, y), step(x, y)
+        np.testing.assert_array_equal(b.data, a.data)
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            assert q.data.tobytes() == p.data.tobytes() and q.grad.tobytes() == p.grad.tobytes()
+    assert step.replays == 8 and ".take(" in step.program and "k2 = 0" in step.program

@@ -85,7 +85,7 @@ Example:
             lr0 = lr
         np.multiply(b0, lr0, out=sgd6)
         if not (_isfinite(_vdot(sgd5, sgd5))):
-            _refuse_update(O3, (sgd6,))
+            _refuse_update(O3, ((0, w0, sgd6),))
         np.subtract(w0, sgd6, out=w0)
         stamp = _last_change[0] = next(_clock)
         P0._version[0] = stamp
@@ -705,10 +705,11 @@ class _Builder:
             return
         n = len(ins)
         args = ", ".join(f"{{{i}}}" for i in range(n))
-        if o.kind == "buf":
-            self.emit(f"np.{name}({args}, out={{{n}}})", [*ins, o], (o,))
-            return
         ins, note = self._typed_numbers(ins)
+        if o.kind == "buf":  # into a buffer too: ReLU's max(x, 0) and x > 0, 2.7k each (W2's
+            # step 978.6k -> 972.0k instructions, 0.7%)
+            self.emit(f"np.{name}({args}, out={{{n}}}){note}", [*ins, o], (o,))
+            return
         if symbol is not None and n == 2:
             self.emit(f"{{2}} = {{0}} {symbol} {{1}}{note}", [*ins, o], (o,))
         elif symbol is not None:
@@ -910,7 +911,11 @@ class _Builder:
         # the sum of squares of every eta g is finite only if each is (then |eta g| <=
         # sqrt(max), and w - eta g cannot overflow from a finite w), and every update is
         # computed and checked before any weight moves. W1: 42.7k -> 6k instructions, 10% of
-        # the step, against a dot per gradient (callgrind).
+        # the step, against a dot per gradient (callgrind). When the sum is not finite,
+        # _refuse_update checks every new value, as the staged step does.
+        # (Tried: proving a Linear weight's eta dW = eta dZ^T X finite from eta ||dZ|| ||X||,
+        # Cauchy-Schwarz, instead of a dot over dW: W3's check 37 -> 20 us, 0.14% of its
+        # instructions and about 0.4% of its time, under the 3% a trick must buy.)
         sizes: dict[np.dtype, list[int]] = {}
         for _, v in items:
             w = self.param_slots[v.index].value
@@ -931,9 +936,11 @@ class _Builder:
         self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _refuse_update=_refuse_update)
         n = len(arenas)
         checks = " and ".join(f"_isfinite(_vdot({{{k}}}, {{{k}}}))" for k in range(n))
-        listed = ", ".join(f"{{{n + k}}}" for k in range(len(bufs)))
+        listed = ", ".join(f"({i}, {{{n + 2 * k}}}, {{{n + 2 * k + 1}}})"
+                           for k, (i, _) in enumerate(items))
+        pairs = [s for (_, v), buf in zip(items, bufs) for s in (self.param_slots[v.index], buf)]
         self.emit(f"if not ({checks}):", arenas)
-        self.emit(f"    _refuse_update({o}, ({listed},))", [*arenas, *bufs])
+        self.emit(f"    _refuse_update({o}, ({listed},))", [*arenas, *pairs])
         momentum = opt.momentum != 0
         if momentum:
             self.emit(f"mu = {o}.momentum", [])
@@ -1083,18 +1090,27 @@ class _Builder:
         return f"def guard({params}):\n    return ({body})\n"
 
 
-def _refuse_update(opt: Any, updates: tuple[np.ndarray, ...]) -> None:
-    """A replayed SGD update whose check failed: refuse it, before any change, as SGD.step.
+def _refuse_update(opt: Any, work: tuple[tuple[int, np.ndarray, np.ndarray], ...]) -> None:
+    """A replayed SGD update whose proof failed: check it as the staged step does, before any
+    change, and refuse it as SGD.step would.
 
-    Called when the sum of squares of the updates eta g is not finite: an update holds inf
-    or NaN (SGD.step would make that weight inf or NaN, and refuses), or the sum alone
-    overflowed (every update is finite: nothing is refused).
+    ``work`` holds (parameter index, w, eta g) for every parameter. The proof (a finite sum
+    of squares of the updates) fails when an update holds inf or NaN, or when it is merely
+    large: then every new value is computed into a copy and checked, as the staged step
+    does, and the step goes on only if all are finite (a finite update can still make a weight
+    inf: w = -1e38, eta g = 3e38).
     """
-    for i, u in enumerate(updates):
-        if not all_finite(u):
+    for i, w, u in work:
+        new = [u]
+        if opt.momentum:  # p = mu p - eta g, then w + p
+            p = opt.state[i]["velocity"] * opt.momentum - u
+            new += [p, w + p]
+        else:
+            new.append(w - u)
+        if not all(all_finite(x) for x in new):
             raise InvalidArgumentError(
                 f"{type(opt).__name__}.step: the step would make parameter {i} (shape "
-                f"{u.shape}) inf or NaN; nothing was changed. Is the gradient huge or "
+                f"{w.shape}) inf or NaN; nothing was changed. Is the gradient huge or "
                 "non-finite? Try a smaller learning rate, gradient clipping or standardised "
                 "inputs."
             )
@@ -1402,8 +1418,14 @@ def _cross_entropy_forward(b, fn, ins, kw, out):
     labels = kw.get("labels")
     if len(x.shape) != 2 or labels is None:
         return None
-    n = x.shape[0]
-    rows = b.const(np.arange(n), "rows")
+    n, c = x.shape
+    # x[i, y_i] as x.take(i c + y_i): the labels' checks (run first) keep y_i in [0, c). A
+    # one-index pick costs 4.5k instructions, x[rows, y] 11.5k, and the backward's
+    # p[i, y_i] -= 1 13.1k against 28.6k, for 3.7k to make the index (callgrind, W2's 64x10):
+    # W2's step 996.9k -> 978.6k instructions (1.8%).
+    start = b.const(np.arange(n) * c, "row_start")
+    picks = b.local()
+    b.emit("{2} = {0} + {1}  # the flat positions of x[i, y_i]", [labels, start, picks], (picks,))
     m, total, o = b.local(), b.local(), b.local(out.shape, out.dtype, fresh=True)
     e = b.out(x.shape, x.dtype)
     # Exactly SoftmaxCrossEntropy.forward, with e and the probabilities in one buffer.
@@ -1412,17 +1434,17 @@ def _cross_entropy_forward(b, fn, ins, kw, out):
     p = b.out(x.shape, x.dtype, reuse=(e,))
     b.ufunc("exp", None, p, e)
     b.emit("{1} = {0}.sum(axis=-1, keepdims=True)", [p, total], (total,))
-    b.emit("{4} = (np.log({0}) + {1})[:, 0] - {2}[{3}, {5}]", [total, m, x, rows, o, labels], (o,))
+    b.emit("{4} = (np.log({0}) + {1})[:, 0] - {2}.take({3})", [total, m, x, picks, o], (o,))
     probs = b.out(x.shape, x.dtype, reuse=(p,))
     b.ufunc("divide", "/", probs, p, total)
-    return o, (probs, rows, labels)
+    return o, (probs, picks, n)
 
 
 def _cross_entropy_backward(b, fn, ins, o, ctx, g, want, info):  # (p - onehot) g
     # The probabilities serve only this backward: it turns them into the gradient in place
     # (p - 1 where p - onehot subtracts 1, p itself where it subtracts 0: the same numbers).
-    probs, rows, labels = ctx
-    b.emit("{0}[{1}, {2}] -= 1", [probs, rows, labels], (probs,))
+    probs, picks, _ = ctx
+    b.emit("{0}.reshape(-1)[{1}] -= 1", [probs, picks], (probs,))
     col = b.local()
     if g.kind == "const":
         b.fold(col, g.value.reshape((-1, 1)))
@@ -1447,10 +1469,10 @@ def _cross_entropy_mean_forward(b, fn, ins, kw, out):  # SoftmaxCrossEntropyMean
 
 
 def _cross_entropy_mean_backward(b, fn, ins, o, ctx, g, want, info):  # (g / N) (p - onehot)
-    probs, rows, labels = ctx
+    probs, picks, n = ctx
     gn = b.local((), g.dtype)
-    b.ufunc("divide", "/", gn, g, b.const(int(rows.value.shape[0])))
-    b.emit("{0}[{1}, {2}] -= 1", [probs, rows, labels], (probs,))
+    b.ufunc("divide", "/", gn, g, b.const(n))
+    b.emit("{0}.reshape(-1)[{1}] -= 1", [probs, picks], (probs,))
     if probs.kind == "buf":
         b.emit("np.multiply({0}, {1}, out={0})", [probs, gn], (probs,))
     else:
