@@ -645,6 +645,43 @@ def test_a_replayed_sgd_step_with_a_huge_rate_does_what_eager_does(rate, refused
     np.testing.assert_array_equal(w2.data, w1.data)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_a_weight_made_inf_by_hand_between_replays_is_refused_as_eager_refuses_it():
+    # The program's one-dot proof covers the updates and assumes finite weights; a weight
+    # changed in place since the last replay (here to inf) is checked again, as eager checks it.
+    c = Tensor(np.array([-1.0, 1.0]))
+
+    def make():
+        w = Tensor(np.array([3.0, 1.0]), requires_grad=True)
+        return w, SGD([w], lr=0.1)
+
+    def stepper(w, opt):
+        def step():
+            opt.zero_grad()
+            loss = (w * c).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    (w1, o1), (w2, o2) = twins(make)
+    eager, step = stepper(w1, o1), jit(stepper(w2, o2))
+    for _ in range(3):
+        eager(), step()
+    assert step.replays == 1
+    for w in (w1, w2):
+        with no_grad():
+            w += Tensor(np.array([np.inf, 0.0]))
+    before = w2.data.copy()
+    for run in (eager, step):
+        with pytest.raises(InvalidArgumentError, match="inf or NaN; nothing was changed"):
+            run()
+    np.testing.assert_array_equal(w2.data, before)
+    np.testing.assert_array_equal(w2.data, w1.data)
+    assert step.replays == 2  # refused by the replay itself, not by a fallback to eager
+
+
 def test_float32_cross_entropy_relu_replay_is_bit_for_bit_eager():
     # The program picks x[i, y_i] through flat positions and compares ReLU's buffers with a
     # 0-d float32 zero: the same numbers as eager's x[rows, y] and max(x, 0), in every bit.

@@ -933,9 +933,16 @@ class _Builder:
             bufs.append(buf)
             k = dtypes.index(w.value.dtype)
             self.emit(f"np.multiply({{0}}, lr{k}, out={{1}})", [g, buf])
-        self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _refuse_update=_refuse_update)
+        # The proof assumes finite weights, which the last replay left behind (it checked
+        # them) unless something changed data in place since: any such change moves the
+        # engine's last_change stamp past the one this program wrote, and then every new
+        # value is checked, as the staged step does (a weight set to inf by hand is refused
+        # as eager refuses it). One comparison per call.
+        self.ns.update(_isfinite=math.isfinite, _vdot=np.vdot, _refuse_update=_refuse_update,
+                       _mine=[-1], _clock=autograd.clock, _last_change=autograd.last_change)
         n = len(arenas)
         checks = " and ".join(f"_isfinite(_vdot({{{k}}}, {{{k}}}))" for k in range(n))
+        checks += " and _last_change[0] == _mine[0]"
         listed = ", ".join(f"({i}, {{{n + 2 * k}}}, {{{n + 2 * k + 1}}})"
                            for k, (i, _) in enumerate(items))
         pairs = [s for (_, v), buf in zip(items, bufs) for s in (self.param_slots[v.index], buf)]
@@ -956,8 +963,7 @@ class _Builder:
         # Tensor._bump_version for every parameter, with one stamp: the recording made each
         # parameter's version cell already. ~0.06 us less per parameter (0.13 -> 0.07 us),
         # 0.5% of W1's step: kept because it is also the shorter program to read.
-        self.ns.update(_clock=autograd.clock, _last_change=autograd.last_change)
-        self.emit("stamp = _last_change[0] = next(_clock)", [])
+        self.emit("stamp = _last_change[0] = _mine[0] = next(_clock)", [])
         for _, v in items:
             self.emit(f"P{v.index}._version[0] = stamp", [])
         self.emit(f"{o}.step_count += 1", [])
