@@ -776,7 +776,15 @@ def _run_backward(
             if create_graph:
                 in_grads = fn.backward(g, node, *inputs)
             else:
-                in_grads = fn.backward(g, node._data, *arrays)
+                # Written out for two inputs and one (nearly every operation): a call with
+                # *arrays builds an argument tuple and a bound method each time (W4 39,859 ->
+                # 38,344 instructions per operation, -3.8%).
+                if len(arrays) == 2:
+                    in_grads = fn.backward(g, node._data, arrays[0], arrays[1])
+                elif len(arrays) == 1:
+                    in_grads = fn.backward(g, node._data, arrays[0])
+                else:
+                    in_grads = fn.backward(g, node._data, *arrays)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if anomaly:
@@ -791,9 +799,15 @@ def _run_backward(
                 # values, and none left marks the Function as backpropagated.
                 fn.arrays = ()
                 released.append(fn)
-            for parent, need, gi in zip(inputs, fn.needs_input_grad, in_grads):
-                if not need or gi is None:
+            # A counter and indexing, not zip(inputs, needs, in_grads): zip's object cost 1,800
+            # instructions per operation (W4 41,144 -> 39,859, -3.1%).
+            needs = fn.needs_input_grad
+            i = -1
+            for gi in in_grads:  # (extra trailing None allowed: skipped before indexing)
+                i += 1
+                if gi is None or not needs[i]:
                     continue
+                parent = inputs[i]
                 value = parent._data
                 try:
                     if gi.shape != value.shape or gi.dtype != value.dtype:
