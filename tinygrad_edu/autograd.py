@@ -5,11 +5,13 @@ Forward: every differentiable operation is a :class:`Function`. ``Function.apply
 Function, which keeps its inputs. The graph is a DAG whose nodes are Tensors and whose edges
 are these links.
 
-Backward: :func:`backward` sorts the graph topologically (iteratively: a chain of 100,000
-operations is fine), then walks it from the output to the leaves. Each Function's ``backward``
-receives the upstream gradient ``g`` (the course's delta, dL/d out) and returns the
-vector-Jacobian product for each input. Gradients arriving at a value along several paths
-(fan-out) are added. A gradient is dropped as soon as it has been passed on.
+Backward: :func:`backward` walks the graph from the output to the leaves in a topological
+order, the reverse of the order operations were recorded in: a heap hands out the most recent
+operation that has received its gradient (no recursion: a chain of 100,000 operations is fine;
+see :func:`_run_backward`). Each Function's ``backward`` receives the upstream gradient ``g``
+(the course's delta, dL/d out) and returns the vector-Jacobian product for each input.
+Gradients arriving at a value along several paths (fan-out) are added. A gradient is dropped as
+soon as it has been passed on.
 
 Backward formulas are written once, in numpy notation. In an ordinary backward pass they run on
 numpy arrays. With ``create_graph=True`` the same formulas run on Tensors (which support numpy's
