@@ -801,8 +801,8 @@ def _run_backward(
                 # values, and none left marks the Function as backpropagated.
                 fn.arrays = ()
                 released.append(fn)
-            # A counter and indexing, not zip(inputs, needs, in_grads): zip's object cost 1,800
-            # instructions per operation (W4 41,144 -> 39,859, -3.1%).
+            # A counter and indexing, not zip(inputs, needs, in_grads), whose object costs more
+            # than the loop (W4 41,144 -> 39,859 instructions per operation, -3.1%).
             needs = fn.needs_input_grad
             i = -1
             for gi in in_grads:  # (extra trailing None allowed: skipped before indexing)
