@@ -739,8 +739,9 @@ def _run_backward(
     """
     if hook is not None and _grad_mode.state.recorder is not None:
         _grad_mode.state.recorder.unsupported("a backward pass watched by a hook (trace_backward)")
-    fn = root._ctx
-    if fn is not None:  # what a drawing after the pass replays (see replay_backward)
+    fn = root_fn = root._ctx
+    previous_seed = getattr(root_fn, "seed", None)
+    if fn is not None and fn.arrays:  # what a drawing after the pass replays (replay_backward)
         fn.seed = g.data if isinstance(g, Tensor) else g
     # Keyed by the tensors themselves: they hash by identity (Tensor.__hash__), and a dict
     # compares stored hashes before keys, so Tensor.__eq__ is never called here. Against keys
@@ -839,6 +840,8 @@ def _run_backward(
             _check_leaf_grads(leaves)
         except ShapeError:
             _give_back(released)  # refused: the graph can run again once .grad is fixed
+            if root_fn is not None:
+                root_fn.seed = previous_seed
             raise
         for node, g in retained:
             _accumulate_leaf(node, g, create_graph)
