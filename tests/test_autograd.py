@@ -22,6 +22,7 @@ from tinygrad_edu import (
     no_grad,
 )
 from tinygrad_edu.autograd import Function, grad
+from tinygrad_edu.viz import trace_backward
 
 
 def _leaf(values, requires_grad=True):
@@ -216,6 +217,33 @@ def test_freed_graph_shared_by_another_output():
     out1.backward()
     with pytest.raises(BackwardError, match="retain_graph"):
         out2.backward()
+
+
+def test_a_tensor_that_stops_requiring_grad_after_recording_gets_no_gradient():
+    # Turned off between recording and backward: no .grad for it, nor through it.
+    x, w = _leaf([1.0, 2.0]), _leaf([3.0, 4.0])
+    h = x * w
+    out = (h * w).sum()  # w used twice: x w^2
+    w.requires_grad = False
+    out.backward()
+    assert w.grad is None
+    np.testing.assert_array_equal(x.grad, [9.0, 16.0])
+    y = _leaf([1.0, 2.0])
+    mid = y * 3.0
+    out = (mid * mid).sum()
+    mid.requires_grad = False
+    out.backward()
+    assert y.grad is None
+
+
+def test_a_refused_second_backward_keeps_what_a_drawing_replays():
+    x = _leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(BackwardError, match="second time"):
+        y.backward(np.array(5.0))  # refused: the pass that ran started from 1, not 5
+    square = trace_backward(y).steps[-1]  # the replay of the pass that ran
+    np.testing.assert_array_equal(square.grad_output, [1.0, 1.0])
 
 
 def test_retain_graph_allows_second_backward_and_doubles_grad():

@@ -132,6 +132,25 @@ def test_a_value_someone_holds_is_kept_and_retain_graph_keeps_every_value():
     np.testing.assert_allclose(w.grad, 2 * (x.data.T @ (2 * h.data)), rtol=1e-12)
 
 
+def test_a_refused_pass_that_released_values_can_run_again_once_fixed():
+    from tinygrad_edu import ShapeError
+
+    x, w, h, _ = _relu_graph()
+    b = Tensor(np.ones(3), requires_grad=True)
+    (b * b).sum().backward()  # b.grad has shape (3,) ...
+    b.data = np.ones(5)  # ... and then b's data another shape
+    loss = ((h * h).sum(axis=0) * b).sum()
+    recorded = h.data.copy()
+    array = weakref.ref(h.data)
+    with pytest.raises(ShapeError, match="already has a .grad"):
+        loss.backward()  # refused at the end, after h was released
+    assert array() is None
+    b.grad = None
+    loss.backward()  # the graph was given back whole, h computed again where released
+    np.testing.assert_allclose(w.grad, x.data.T @ (2 * recorded), rtol=1e-12)
+    np.testing.assert_array_equal(h.data, recorded, strict=True)
+
+
 def test_a_chain_of_released_values_is_computed_again_from_its_start():
     x = Tensor(np.linspace(-2, 2, 9).reshape(3, 3), requires_grad=True)
     z = x * 3.0
