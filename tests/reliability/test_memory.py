@@ -135,7 +135,8 @@ def test_a_value_someone_holds_is_kept_and_retain_graph_keeps_every_value():
 def test_a_refused_pass_that_released_values_can_run_again_once_fixed():
     from tinygrad_edu import ShapeError
 
-    x, w, h, _ = _relu_graph()
+    x, w, h, other = _relu_graph()
+    del other  # its graph would hold h's array (and keep it from being released)
     b = Tensor(np.ones(3), requires_grad=True)
     (b * b).sum().backward()  # b.grad has shape (3,) ...
     b.data = np.ones(5)  # ... and then b's data another shape
