@@ -347,6 +347,21 @@ def test_cross_entropy_refuses_labels_out_of_range(bad):
     assert "position (1,)" in msg
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int32, np.uint64])
+def test_cross_entropy_checks_labels_of_every_integer_dtype(dtype):
+    z = t64(CE_LOGITS)
+    labels = np.array([2, 0], dtype=dtype)
+    assert cross_entropy(z, labels).item() == pytest.approx(np.mean(CE_EXPECTED), rel=1e-12)
+    # ignore_index inside [0, C): the position labelled 2 counts for nothing
+    assert cross_entropy(z, labels, ignore_index=2).item() == pytest.approx(LN3, rel=1e-12)
+    big = np.array([0, 3], dtype=dtype)
+    with pytest.raises(InvalidArgumentError, match=r"\[0, 3\) for C = 3 classes; got 3 "):
+        cross_entropy(z, big)
+    if np.dtype(dtype).kind == "i":
+        with pytest.raises(InvalidArgumentError, match="got -1 "):
+            cross_entropy(z, np.array([-1, 0], dtype=dtype))
+
+
 def test_cross_entropy_hints_at_one_based_labels():
     with pytest.raises(InvalidArgumentError, match="count from 1, subtract 1"):
         cross_entropy(np.zeros((3, 3)), np.array([1, 2, 3]))

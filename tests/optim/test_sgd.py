@@ -245,3 +245,52 @@ def test_plain_sgd_under_a_raising_errstate_changes_nothing_when_numpy_raises():
             opt.step()
     np.testing.assert_array_equal(a.data, [1.0, 2.0])
     assert opt.step_count == 0
+
+
+def test_plain_sgd_steps_float32_and_float64_parameters_together_in_their_own_dtypes():
+    a = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    b = Tensor(np.array([3.0, 4.0, 5.0]), requires_grad=True)  # float64
+    opt = SGD([a, b], lr=0.1)
+    for _ in range(2):
+        ga, gb = np.full(2, 0.7, np.float32), np.array([0.1, 0.2, 0.3])
+        expected = [a.data - np.float32(0.1) * ga, b.data - 0.1 * gb]
+        a.grad, b.grad = ga, gb
+        opt.step()
+        np.testing.assert_array_equal(a.data, expected[0])
+        np.testing.assert_array_equal(b.data, expected[1])
+        assert a.data.dtype == np.float32 and b.data.dtype == np.float64
+
+
+def test_plain_sgd_checks_each_step_whatever_gradients_the_step_before_had():
+    a, b = two_float32_params()
+    opt = SGD([a, b], lr=0.5)
+    a.grad, b.grad = np.ones(2, np.float32), np.ones((2, 2), np.float32)
+    opt.step()  # both move: a = [0.5, 1.5]
+    a.grad, b.grad = None, np.full((2, 2), 2.0, np.float32)
+    opt.step()  # only b moves
+    np.testing.assert_array_equal(a.data, [0.5, 1.5])
+    np.testing.assert_array_equal(b.data, [[1.5, 2.5], [3.5, 4.5]])
+    b.grad = np.array([[1.0, 1.0], [1.0, np.nan]], np.float32)
+    with pytest.raises(InvalidArgumentError, match=REFUSED):
+        opt.step()
+    np.testing.assert_array_equal(b.data, [[1.5, 2.5], [3.5, 4.5]])
+
+
+def test_a_deep_copy_of_sgd_steps_as_the_original_does():
+    import copy
+
+    a, b = two_float32_params()
+    opt = SGD([a, b], lr=0.25)
+    a.grad, b.grad = np.ones(2, np.float32), np.ones((2, 2), np.float32)
+    opt.step()
+    twin = copy.deepcopy(opt)  # its own parameters, with the same values
+    ta, tb = twin.params
+    ta.grad = np.ones(2, np.float32)
+    tb.grad = np.array([[1.0, 1.0], [1.0, np.inf]], np.float32)
+    with pytest.raises(InvalidArgumentError, match=REFUSED):
+        twin.step()
+    tb.grad = np.full((2, 2), 2.0, np.float32)
+    twin.step()
+    np.testing.assert_array_equal(ta.data, [0.5, 1.5])
+    np.testing.assert_array_equal(tb.data, [[2.25, 3.25], [4.25, 5.25]])
+    np.testing.assert_array_equal(a.data, [0.75, 1.75])  # the original is untouched

@@ -100,11 +100,16 @@ class Linear(Module):
         )
 
     def forward(self, x: Any) -> Tensor:
-        x = as_input(x, self.weight.dtype)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        if not isinstance(x, Tensor):
+            x = as_input(x, self.weight.dtype)
+        # The array's own shape, read once (a Tensor's shape and ndim are properties of .data):
+        # with the 2-D path of ops.Linear.backward, W1's step 838k -> 808k instructions
+        # (-3.7%, callgrind).
+        shape = x._data.shape
+        if not shape or shape[-1] != self.in_features:
             raise ShapeError(
                 f"Linear(in_features={self.in_features}): expected input of shape "
-                f"(N, {self.in_features}) or ({self.in_features},); got {x.shape}"
+                f"(N, {self.in_features}) or ({self.in_features},); got {shape}"
             )
         # Shapes are checked above: the fused operation directly, without Tensor.linear's checks.
         return ops.Linear.apply(x, self.weight, self.bias)
