@@ -180,6 +180,23 @@ def test_linear_gradients_are_the_course_formulas():
 # ----------------------------------------------------------------------------- Sequential
 
 
+@pytest.mark.parametrize("x_shape, w_shape", [((0,), (3, 0)), ((2, 1, 0), (3, 0)),
+                                                ((0, 4), (3, 4)), ((2, 0, 4), (3, 4))])
+def test_linear_on_inputs_that_hold_no_numbers(x_shape, w_shape):
+    # dL/dW = g^T x and dL/db = sum g over the samples, also when a size is 0 (found by the
+    # fuzzer: a batch of one sample with no features failed to reshape).
+    from tinygrad_edu.ops import Linear as LinearOp
+
+    x = Tensor(np.ones(x_shape), requires_grad=True)
+    w = Tensor(np.ones(w_shape), requires_grad=True)
+    b = Tensor(np.ones(w_shape[0]), requires_grad=True)
+    LinearOp.apply(x, w, b).sum().backward()
+    samples = int(np.prod(x_shape[:-1]))
+    assert x.grad.shape == x_shape and w.grad.shape == w_shape
+    np.testing.assert_array_equal(w.grad, np.full(w_shape, float(samples)))
+    np.testing.assert_array_equal(b.grad, np.full(w_shape[0], float(samples)))
+
+
 def test_sequential_applies_layers_in_order_and_names_them_by_position():
     first, second = Linear(2, 3, rng=0), Linear(3, 1, rng=1)
     net = Sequential(first, Tanh(), second)

@@ -374,8 +374,11 @@ def _ref_squeeze(a: np.ndarray, axis: Any = None) -> np.ndarray:
 
 def _ref_expand(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     # PyTorch's -1 keeps the size of a dimension the array has (not of a new leading one).
+    # Sizes are integers, as in PyTorch (-1.0 == -1 in Python, but it is not a size).
     lead = len(shape) - a.ndim
-    if any(n == -1 and i < lead for i, n in enumerate(shape)):
+    if any(n == -1 and i < lead for i, n in enumerate(shape)) or any(
+        isinstance(n, bool) or not isinstance(n, (int, np.integer)) for n in shape
+    ):
         raise Rejected(f"expand to {shape}")
     target = tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return np.broadcast_to(a, target)
