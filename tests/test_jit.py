@@ -7,6 +7,7 @@ compares losses, gradients and parameters after every step (float64, rtol 1e-12)
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -603,17 +604,12 @@ def test_float32_replay_is_bit_for_bit_eager_with_numbers_in_the_step(momentum):
     assert step.replays == 10 and " = 1.7" in step.program  # a number became a 0-d array
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-@pytest.mark.parametrize("rate, refused", [(1e36, False), (2e38, True)])
-def test_a_replayed_sgd_step_with_a_huge_rate_does_what_eager_does(rate, refused):
-    # Updates eta g of 1e36 or 2e38 are finite, but their sum of squares overflows float32,
-    # so the program's one-dot proof fails: then every new weight is checked, as the staged
-    # step checks it. With 2e38, w0 - eta g0 = 2e38 + 2e38 is inf: refused, nothing changed.
-    set_default_dtype(np.float32)
-    c = Tensor(np.array([-1.0, 1.0], np.float32))
+def _one_weight_twins(w0: list[float], dtype: Any) -> tuple[Any, ...]:
+    """w and its SGD twice: L = sum(w * c) stepped eagerly and jitted, until one replay ran."""
+    c = Tensor(np.array([-1.0, 1.0], dtype))
 
     def make():
-        w = Tensor(np.array([2e38, 1.0], np.float32), requires_grad=True)
+        w = Tensor(np.array(w0, dtype), requires_grad=True)
         return w, SGD([w], lr=0.1)
 
     def stepper(w, opt):
@@ -631,13 +627,28 @@ def test_a_replayed_sgd_step_with_a_huge_rate_does_what_eager_does(rate, refused
     for _ in range(3):
         eager(), step()
     assert step.replays == 1
+    return w1, o1, w2, o2, eager, step
+
+
+def _both_refuse(eager: Any, step: Any, w: Tensor) -> None:
+    before = w.data.copy()
+    for run in (eager, step):
+        with pytest.raises(InvalidArgumentError, match="inf or NaN; nothing was changed"):
+            run()
+    np.testing.assert_array_equal(w.data, before)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("rate, refused", [(1e36, False), (2e38, True)])
+def test_a_replayed_sgd_step_with_a_huge_rate_does_what_eager_does(rate, refused):
+    # Updates eta g of 1e36 or 2e38 are finite, but their sum of squares overflows float32,
+    # so the program's one-dot proof fails: then every new weight is checked, as the staged
+    # step checks it. With 2e38, w0 - eta g0 = 2e38 + 2e38 is inf: refused, nothing changed.
+    set_default_dtype(np.float32)
+    w1, o1, w2, o2, eager, step = _one_weight_twins([2e38, 1.0], np.float32)
     o1.lr = o2.lr = rate
     if refused:
-        before = w2.data.copy()
-        for run in (eager, step):
-            with pytest.raises(InvalidArgumentError, match="inf or NaN; nothing was changed"):
-                run()
-        np.testing.assert_array_equal(w2.data, before)
+        _both_refuse(eager, step, w2)
     else:
         eager(), step()
         assert np.isfinite(w2.data).all()
@@ -649,35 +660,11 @@ def test_a_replayed_sgd_step_with_a_huge_rate_does_what_eager_does(rate, refused
 def test_a_weight_made_inf_by_hand_between_replays_is_refused_as_eager_refuses_it():
     # The program's one-dot proof covers the updates and assumes finite weights; a weight
     # changed in place since the last replay (here to inf) is checked again, as eager checks it.
-    c = Tensor(np.array([-1.0, 1.0]))
-
-    def make():
-        w = Tensor(np.array([3.0, 1.0]), requires_grad=True)
-        return w, SGD([w], lr=0.1)
-
-    def stepper(w, opt):
-        def step():
-            opt.zero_grad()
-            loss = (w * c).sum()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
-
-    (w1, o1), (w2, o2) = twins(make)
-    eager, step = stepper(w1, o1), jit(stepper(w2, o2))
-    for _ in range(3):
-        eager(), step()
-    assert step.replays == 1
+    w1, o1, w2, o2, eager, step = _one_weight_twins([3.0, 1.0], np.float64)
     for w in (w1, w2):
         with no_grad():
             w += Tensor(np.array([np.inf, 0.0]))
-    before = w2.data.copy()
-    for run in (eager, step):
-        with pytest.raises(InvalidArgumentError, match="inf or NaN; nothing was changed"):
-            run()
-    np.testing.assert_array_equal(w2.data, before)
+    _both_refuse(eager, step, w2)
     np.testing.assert_array_equal(w2.data, w1.data)
     assert step.replays == 2  # refused by the replay itself, not by a fallback to eager
 
