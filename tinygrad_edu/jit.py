@@ -693,6 +693,13 @@ class _Builder:
             o.name = f"c{self.n_names}"
             self.ns[o.name] = value
 
+    def inplace(self, name: str, symbol: str, o: _Slot, other: _Slot) -> None:
+        """``o <symbol>= other``: with out= into o's own buffer, else the augmented operator."""
+        if o.kind == "buf":
+            self.emit(f"np.{name}({{0}}, {{1}}, out={{0}})", [o, other], (o,))
+        else:
+            self.emit(f"{{0}} {symbol}= {{1}}", [o, other], (o,))
+
     def ufunc(self, name: str, symbol: str | None, o: _Slot, *ins: _Slot) -> None:
         """``o = name(*ins)``: into o's buffer with out=, or as an expression for small arrays.
 
@@ -849,10 +856,7 @@ class _Builder:
                 if prev is None:
                     grads[id(v)] = gi
                 elif id(prev) in owned and prev.kind != "const":
-                    if prev.kind == "buf":
-                        self.emit("np.add({0}, {1}, out={0})", [prev, gi], (prev,))
-                    else:
-                        self.emit("{0} += {1}", [prev, gi], (prev,))
+                    self.inplace("add", "+", prev, gi)
                 else:
                     acc = self.out(v.shape, v.dtype)
                     self.ufunc("add", "+", acc, prev, gi)
@@ -1456,10 +1460,7 @@ def _cross_entropy_backward(b, fn, ins, o, ctx, g, want, info):  # (p - onehot) 
         b.fold(col, g.value.reshape((-1, 1)))
     else:
         b.emit("{1} = {0}.reshape((-1, 1))", [g, col], (col,))
-    if probs.kind == "buf":
-        b.emit("np.multiply({0}, {1}, out={0})", [probs, col], (probs,))
-    else:
-        b.emit("{0} *= {1}", [probs, col], (probs,))
+    b.inplace("multiply", "*", probs, col)
     return [probs]
 
 
@@ -1479,10 +1480,7 @@ def _cross_entropy_mean_backward(b, fn, ins, o, ctx, g, want, info):  # (g / N) 
     gn = b.local((), g.dtype)
     b.ufunc("divide", "/", gn, g, b.const(n))
     b.emit("{0}.reshape(-1)[{1}] -= 1", [probs, picks], (probs,))
-    if probs.kind == "buf":
-        b.emit("np.multiply({0}, {1}, out={0})", [probs, gn], (probs,))
-    else:
-        b.emit("{0} *= {1}", [probs, gn], (probs,))
+    b.inplace("multiply", "*", probs, gn)
     return [probs]
 
 
