@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd, ops
+from .autograd import apply_binary, apply_unary
 from .checks import REAL_KINDS, array_or_object, int_pair, is_int
 from .errors import (
     AxisError,
@@ -662,36 +663,36 @@ class Tensor:
     # ------------------------------------------------------------------ arithmetic
 
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, _operand(other, self))
+        return apply_binary(ops.Add, self, _operand(other, self))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(_operand(other, self), self)
+        return apply_binary(ops.Add, _operand(other, self), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, _operand(other, self))
+        return apply_binary(ops.Sub, self, _operand(other, self))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(_operand(other, self), self)
+        return apply_binary(ops.Sub, _operand(other, self), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, _operand(other, self))
+        return apply_binary(ops.Mul, self, _operand(other, self))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(_operand(other, self), self)
+        return apply_binary(ops.Mul, _operand(other, self), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, _operand(other, self))
+        return apply_binary(ops.Div, self, _operand(other, self))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(_operand(other, self), self)
+        return apply_binary(ops.Div, _operand(other, self), self)
 
     def __pow__(self, other: Any) -> Tensor:
         base = self._floating()
-        return ops.Pow.apply(base, _operand(other, base))
+        return apply_binary(ops.Pow, base, _operand(other, base))
 
     def __rpow__(self, other: Any) -> Tensor:
         exponent = self._floating()
-        return ops.Pow.apply(_operand(other, exponent), exponent)
+        return apply_binary(ops.Pow, _operand(other, exponent), exponent)
 
     def _floating(self) -> Tensor:
         """Integer and boolean tensors as the default float dtype (where numpy's integer
@@ -699,13 +700,13 @@ class Tensor:
         return self if self.data.dtype.kind == "f" else self.astype(_default_dtype)
 
     def __mod__(self, other: Any) -> Tensor:
-        return ops.Mod.apply(self, _operand(other, self))
+        return apply_binary(ops.Mod, self, _operand(other, self))
 
     def __rmod__(self, other: Any) -> Tensor:
-        return ops.Mod.apply(_operand(other, self), self)
+        return apply_binary(ops.Mod, _operand(other, self), self)
 
     def __neg__(self) -> Tensor:
-        return ops.Neg.apply(self)
+        return apply_unary(ops.Neg, self)
 
     def __pos__(self) -> Tensor:
         return self
@@ -840,30 +841,30 @@ class Tensor:
     # ------------------------------------------------------------------ elementwise functions
 
     def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
+        return apply_unary(ops.Exp, self)
 
     def log(self) -> Tensor:
-        return ops.Log.apply(self)
+        return apply_unary(ops.Log, self)
 
     def sqrt(self) -> Tensor:
-        return ops.Sqrt.apply(self)
+        return apply_unary(ops.Sqrt, self)
 
     def abs(self) -> Tensor:
-        return ops.Abs.apply(self)
+        return apply_unary(ops.Abs, self)
 
     def log2(self) -> Tensor:
-        return ops.Log2.apply(self)
+        return apply_unary(ops.Log2, self)
 
     def exp2(self) -> Tensor:
-        return ops.Exp2.apply(self)
+        return apply_unary(ops.Exp2, self)
 
     def log1p(self) -> Tensor:
         """ln(1 + x), exact for tiny x."""
-        return ops.Log1p.apply(self)
+        return apply_unary(ops.Log1p, self)
 
     def expm1(self) -> Tensor:
         """e^x - 1, exact for tiny x."""
-        return ops.Expm1.apply(self)
+        return apply_unary(ops.Expm1, self)
 
     def square(self) -> Tensor:
         return self * self
@@ -877,31 +878,31 @@ class Tensor:
 
     def erf(self) -> Tensor:
         """The error function, 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt."""
-        return ops.Erf.apply(self)
+        return apply_unary(ops.Erf, self)
 
     def sin(self) -> Tensor:
-        return ops.Sin.apply(self)
+        return apply_unary(ops.Sin, self)
 
     def cos(self) -> Tensor:
-        return ops.Cos.apply(self)
+        return apply_unary(ops.Cos, self)
 
     def tan(self) -> Tensor:
-        return ops.Tan.apply(self)
+        return apply_unary(ops.Tan, self)
 
     def sinh(self) -> Tensor:
-        return ops.Sinh.apply(self)
+        return apply_unary(ops.Sinh, self)
 
     def cosh(self) -> Tensor:
-        return ops.Cosh.apply(self)
+        return apply_unary(ops.Cosh, self)
 
     def arcsin(self) -> Tensor:
-        return ops.Arcsin.apply(self)
+        return apply_unary(ops.Arcsin, self)
 
     def arccos(self) -> Tensor:
-        return ops.Arccos.apply(self)
+        return apply_unary(ops.Arccos, self)
 
     def arctan(self) -> Tensor:
-        return ops.Arctan.apply(self)
+        return apply_unary(ops.Arctan, self)
 
     def asin(self) -> Tensor:
         """PyTorch's name for :meth:`arcsin`."""
@@ -918,13 +919,13 @@ class Tensor:
     # Rounding: piecewise constant, so the gradient is zero (as in PyTorch), not undefined.
 
     def sign(self) -> Tensor:
-        return ops.Sign.apply(self)
+        return apply_unary(ops.Sign, self)
 
     def floor(self) -> Tensor:
-        return ops.Floor.apply(self)
+        return apply_unary(ops.Floor, self)
 
     def ceil(self) -> Tensor:
-        return ops.Ceil.apply(self)
+        return apply_unary(ops.Ceil, self)
 
     def round(self, decimals: int = 0) -> Tensor:
         """Round to ``decimals`` places (the nearest integer by default), halves to even (as
@@ -935,7 +936,7 @@ class Tensor:
 
     def trunc(self) -> Tensor:
         """Round toward zero."""
-        return ops.Trunc.apply(self)
+        return apply_unary(ops.Trunc, self)
 
     # Tests of the values: boolean tensors, no gradient.
 
@@ -972,7 +973,7 @@ class Tensor:
     # ------------------------------------------------------------------ activations
 
     def relu(self) -> Tensor:
-        return ops.Relu.apply(self)
+        return apply_unary(ops.Relu, self)
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
         if not np.isfinite(slope):
@@ -980,20 +981,20 @@ class Tensor:
         return ops.LeakyRelu.apply(self, slope=slope)
 
     def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
+        return apply_unary(ops.Sigmoid, self)
 
     def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
+        return apply_unary(ops.Tanh, self)
 
     def hardtanh(self) -> Tensor:
-        return ops.Hardtanh.apply(self)
+        return apply_unary(ops.Hardtanh, self)
 
     def softsign(self) -> Tensor:
-        return ops.Softsign.apply(self)
+        return apply_unary(ops.Softsign, self)
 
     def softplus(self) -> Tensor:
         """ln(1 + e^x), a smooth relu (finite for any x)."""
-        return ops.Softplus.apply(self)
+        return apply_unary(ops.Softplus, self)
 
     def gelu(self, approximate: str = "none") -> Tensor:
         """x * Phi(x), Phi the standard normal CDF; ``approximate="tanh"`` as PyTorch's."""

@@ -104,6 +104,28 @@ def test_a_relu_output_is_released_by_backward_and_computed_again_when_read(dtyp
     np.testing.assert_allclose(w.grad, x.data.T @ (2 * recorded), rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda h: h * 2.0,  # two inputs, the released one first
+        lambda h: 1.0 - h,  # two inputs, the released one second
+        lambda h: h.tanh(),  # one input
+        lambda h: h.sum(axis=0),  # with parameters
+        lambda h: h.linear(Tensor(np.ones((2, 5))), Tensor(np.ones(2))),  # three inputs
+    ],
+    ids=["binary", "reflected", "unary", "parameters", "three inputs"],
+)
+def test_an_operation_on_a_released_value_computes_it_again(use):
+    x, w, h, loss = _relu_graph()
+    expected = use(Tensor(h.data.copy())).data
+    array = weakref.ref(h.data)
+    loss.backward()
+    assert array() is None
+    out = use(h)  # reads h's value, released by the pass, computed again first
+    np.testing.assert_array_equal(out.data, expected, strict=True)
+    assert out.requires_grad  # and recorded as usual (h requires grad through w)
+
+
 def test_a_released_value_is_drawn_and_traced_with_its_numbers():
     from tinygrad_edu.viz import draw_graph, trace_backward
 
