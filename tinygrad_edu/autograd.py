@@ -29,7 +29,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heapreplace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -834,7 +834,8 @@ def _run_backward(
     # made with id(): 10% fewer instructions per operation (see docs/performance.md).
     grads: dict[Tensor, Any] = {root: g}
     # (-number, node): heapq pops the smallest, so the largest number comes out first.
-    heap: list[tuple[int, Tensor]] = [] if fn is None else [(-fn.seq, root)]
+    heap: list[tuple[int, Tensor]] = []
+    node = None if fn is None else root
     leaves: list[Tensor] = [root] if fn is None else []
     retained: list[tuple[Tensor, Any]] = []  # inner nodes with retain_grad, and their g
     released: list[Function] = []  # what this pass freed, given back if it is refused
@@ -847,8 +848,13 @@ def _run_backward(
     release = not retain and hook is None and _grad_mode.state.recorder is None
     # Record the backward pass exactly when asked, whatever the surrounding mode.
     with enable_grad() if create_graph else no_grad():
-        while heap:
-            node = heappop(heap)[1]
+        # The next node is the pending one with the largest number. A node's first new parent
+        # waits in ``best`` rather than in the heap: when no pending node is newer (in a chain,
+        # always) it is simply next, without a heap entry, a push and a pop (W4: 36,425 ->
+        # 35,639 instructions per operation, -2.2%, and 4.3% less time, the two loops
+        # interleaved in one process).
+        best = None
+        while node is not None:
             g = grads.pop(node)
             fn = node._ctx
             arrays = fn.arrays
@@ -918,11 +924,25 @@ def _run_backward(
                     grads[parent] = gi
                     parent_fn = parent._ctx
                     if parent_fn is not None:
-                        heappush(heap, (-parent_fn.seq, parent))
+                        if best is None:
+                            best, best_seq = parent, parent_fn.seq
+                        elif parent_fn.seq > best_seq:
+                            heappush(heap, (-best_seq, best))
+                            best, best_seq = parent, parent_fn.seq
+                        else:
+                            heappush(heap, (-parent_fn.seq, parent))
                     else:
                         leaves.append(parent)
                         if not create_graph:
                             owned[parent] = _made_here(gi, g, fn, in_grads)
+            if best is not None:  # the newest of best and the heap's top comes next
+                if heap and -heap[0][0] > best_seq:
+                    node = heapreplace(heap, (-best_seq, best))[1]
+                else:
+                    node = best
+                best = None
+            else:
+                node = heappop(heap)[1] if heap else None
         if wanted is not None:
             for node in leaves:
                 if id(node) in wanted:
