@@ -162,7 +162,8 @@ def format_header(meta: dict[str, Any]) -> str:
         f"- timing: median of per-step times (time.perf_counter) after {s['warmup']} warm-up "
         f"steps, at least {s['min_calls']} steps and {s['min_time']:g} s per implementation, "
         f"in {s['rounds']} interleaved round(s); the deep chain: median of "
-        f"{s['chain_repeats']} run(s); ratio = ours / numpy reference, in this run"
+        f"{s['chain_repeats']} run(s); ratio = the median over the rounds of ours / numpy "
+        "reference within a round (the memory row: of the medians)"
     )
     lines.append(_instructions_line(meta.get("instructions") or {"status": "off"}))
     gate = meta.get("agreement_summary")

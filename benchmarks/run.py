@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import dataclasses
 import math
+import statistics
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,14 @@ from .jitted import JitChain, JitMLP
 from .numpy_reference import NumpyChain, NumpyCNN, NumpyMLP
 from .ours import EngineChain, EngineCNN, EngineMLP
 from .report import environment, format_report, format_table, write_json
-from .timing import Budget, interleaved_times, peak_traced_memory, summarize
+from .timing import (
+    Budget,
+    every_call,
+    interleaved_rounds,
+    paired_ratio,
+    peak_traced_memory,
+    summarize,
+)
 from .torch_reference import TorchChain, TorchCNN, TorchMLP, load_torch
 from .workloads import (
     MEMORY_TARGET_RATIO,
@@ -157,9 +165,9 @@ class Settings:
 FULL = Settings(
     warmup=20,
     min_calls=100,
-    min_time=1.0,
+    min_time=1.5,
     max_calls=100_000,
-    rounds=5,
+    rounds=15,  # a median of rounds' ratios (paired_ratio), each share about 0.1 s
     chain_ops=100_000,
     chain_repeats=3,
     memory_repeats=3,
@@ -227,15 +235,29 @@ def _row(
     stats: dict[str, dict[str, Any]],
     target: dict[str, Any],
     torch_note: str | None = None,
+    rounds: dict[str, list[list[float]]] | None = None,
 ) -> dict[str, Any]:
-    """One row of the results from per-implementation statistics (already in ``unit``)."""
-    numpy_value = stats["numpy"]["median"]
+    """One row of the results from per-implementation statistics (already in ``unit``).
+
+    With ``rounds`` (the per-call times of each interleaved round), every ratio is the
+    median over rounds of the two sides' ratio within a round (see ``paired_ratio``);
+    without, the ratio of the two medians (the memory row).
+    """
+
+    def ratio_of(a: str, b: str) -> float:
+        if rounds is None:
+            return float(stats[a]["median"] / stats[b]["median"])
+        return paired_ratio(rounds[a], rounds[b])
+
+    def to_numpy(name: str) -> float | None:
+        return ratio_of(name, "numpy") if name in stats else None
+
     ours_value = stats["ours"]["median"]
-    ratio = ours_value / numpy_value
+    ratio = ratio_of("ours", "numpy")
     torch = stats.get("torch")
-    vs_torch = None if torch is None else ours_value / torch["median"]
+    vs_torch = None if torch is None else ratio_of("ours", "torch")
     jitted = stats.get("jit")
-    jit_ratio = None if jitted is None else jitted["median"] / numpy_value
+    jit_ratio = to_numpy("jit")
     jax = stats.get("jax")
     return {
         "title": title,
@@ -244,7 +266,7 @@ def _row(
         "ours": stats["ours"],
         "torch": torch,
         "ratio": ratio,
-        "torch_ratio": None if torch is None else torch["median"] / numpy_value,
+        "torch_ratio": to_numpy("torch"),
         "torch_note": torch_note,
         "ours_to_torch": vs_torch,
         "target": target,
@@ -254,7 +276,7 @@ def _row(
         "jit_target": None if jitted is None else JIT_TARGET,
         "jit_met": None if jit_ratio is None else jit_ratio <= JIT_TARGET["value"],
         "jax": jax,
-        "jax_ratio": None if jax is None else jax["median"] / numpy_value,
+        "jax_ratio": to_numpy("jax"),
     }
 
 
@@ -299,9 +321,9 @@ def _time_mlp(
     torch_note: str | None,
 ) -> dict[str, dict[str, Any]]:
     """The row of an MLP or CNN workload (and for W3 the memory row): ms per step, peak MiB."""
-    times = interleaved_times({n: i.step for n, i in impls.items()}, settings.budget())
-    stats = {n: summarize(t).as_dict(1e3) for n, t in times.items()}
-    rows = {spec.key: _row(spec.title, "ms/step", stats, _target(spec), torch_note)}
+    rounds = interleaved_rounds({n: i.step for n, i in impls.items()}, settings.budget())
+    stats = {n: _stats(r, 1e3) for n, r in rounds.items()}
+    rows = {spec.key: _row(spec.title, "ms/step", stats, _target(spec), torch_note, rounds)}
     if spec.key == "W3":
         peaks = {
             n: peak_traced_memory(
@@ -326,10 +348,17 @@ def _time_chain(
 ) -> dict[str, dict[str, Any]]:
     """The row of a chain workload: µs per operation (W4) or seconds per chain (deep chain)."""
     budget = settings.budget() if spec.unit == "us/op" else settings.chain_budget()
-    times = interleaved_times({n: i.run for n, i in impls.items()}, budget)
+    rounds = interleaved_rounds({n: i.run for n, i in impls.items()}, budget)
     scale = 1e6 / spec.n_ops if spec.unit == "us/op" else 1.0
-    stats = {n: summarize(t).as_dict(scale) for n, t in times.items()}
-    return {spec.key: _row(spec.title, spec.unit, stats, _target(spec), torch_note)}
+    stats = {n: _stats(r, scale) for n, r in rounds.items()}
+    return {spec.key: _row(spec.title, spec.unit, stats, _target(spec), torch_note, rounds)}
+
+
+def _stats(rounds: list[list[float]], scale: float) -> dict[str, Any]:
+    """One side's summary of every call, and its median in each round ("rounds"), in unit."""
+    stats: dict[str, Any] = summarize(every_call(rounds)).as_dict(scale)
+    stats["rounds"] = [statistics.median(share) * scale for share in rounds]
+    return stats
 
 
 @contextlib.contextmanager

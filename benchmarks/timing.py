@@ -20,7 +20,10 @@ from dataclasses import dataclass
 __all__ = [
     "Budget",
     "Summary",
+    "every_call",
+    "interleaved_rounds",
     "interleaved_times",
+    "paired_ratio",
     "peak_traced_memory",
     "summarize",
     "time_calls",
@@ -107,14 +110,14 @@ def time_calls(
     return times
 
 
-def interleaved_times(
+def interleaved_rounds(
     fns: Mapping[str, Callable[[], object]], budget: Budget
-) -> dict[str, list[float]]:
-    """Per-call times of several implementations, measured in interleaved rounds.
+) -> dict[str, list[list[float]]]:
+    """Per-call times of several implementations, measured in interleaved rounds, by round.
 
     Each function first runs ``budget.warmup`` untimed calls; then, ``budget.rounds`` times,
     each function in turn gets its share (1 / rounds) of ``min_calls``, ``min_time`` and
-    ``max_calls``.
+    ``max_calls``. ``result[name][r]`` holds the times of round r.
 
     While timing, what existed before (the modules torch and jax import, the implementations
     and their compiled programs) is kept out of the cyclic collector's full passes
@@ -127,14 +130,14 @@ def interleaved_times(
 
     Example:
         >>> b = Budget(warmup=1, min_calls=4, min_time=0.0, max_calls=100, rounds=2)
-        >>> {k: len(v) for k, v in interleaved_times({"a": lambda: 1, "b": lambda: 2}, b).items()}
-        {'a': 4, 'b': 4}
+        >>> [len(r) for r in interleaved_rounds({"a": lambda: 1, "b": lambda: 2}, b)["a"]]
+        [2, 2]
     """
     rounds = max(1, budget.rounds)
     for fn in fns.values():
         for _ in range(budget.warmup):
             fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    times: dict[str, list[list[float]]] = {name: [] for name in fns}
     calls = max(1, -(-budget.min_calls // rounds))  # ceiling division
     cap = max(calls, budget.max_calls // rounds)
     gc.collect()
@@ -143,10 +146,47 @@ def interleaved_times(
         for _ in range(rounds):
             for name, fn in fns.items():
                 gc.collect()  # start each share with no garbage left by the one before
-                times[name] += time_calls(fn, calls, budget.min_time / rounds, cap)
+                times[name].append(time_calls(fn, calls, budget.min_time / rounds, cap))
     finally:
         gc.unfreeze()
     return times
+
+
+def interleaved_times(
+    fns: Mapping[str, Callable[[], object]], budget: Budget
+) -> dict[str, list[float]]:
+    """The per-call times of :func:`interleaved_rounds`, every round's in one list.
+
+    Example:
+        >>> b = Budget(warmup=1, min_calls=4, min_time=0.0, max_calls=100, rounds=2)
+        >>> {k: len(v) for k, v in interleaved_times({"a": lambda: 1, "b": lambda: 2}, b).items()}
+        {'a': 4, 'b': 4}
+    """
+    return {name: every_call(shares) for name, shares in interleaved_rounds(fns, budget).items()}
+
+
+def every_call(shares: list[list[float]]) -> list[float]:
+    """One side's times of :func:`interleaved_rounds`, its rounds one after another."""
+    return [t for share in shares for t in share]
+
+
+def paired_ratio(a: list[list[float]], b: list[list[float]]) -> float:
+    """The median over rounds of median(a's times) / median(b's times) in the same round.
+
+    This machine's speed moves in phases of 10-50 ms between two levels about 2x apart (the
+    numpy W1 step's median over 2 ms windows read 0.038-0.076 ms, correlated from one window
+    to the next at 0.71, at 0.34 over 50 ms windows, not at all over 200 ms). The median of
+    all of one side's calls then jumps between the two levels with the share of time each
+    level happened to get, and a ratio of two such medians jumped with it (W1's jit read
+    1.16x in one run against 0.85-0.92x in the others); within one round both sides meet the
+    same machine, and the median of the rounds' ratios read 0.84-0.86x in all three runs.
+
+    Example:
+        >>> paired_ratio([[2.0, 2.2], [4.0]], [[1.0], [2.0, 2.0]])
+        2.05
+    """
+    ratios = [statistics.median(x) / statistics.median(y) for x, y in zip(a, b)]
+    return statistics.median(ratios)
 
 
 def peak_traced_memory(
