@@ -178,8 +178,9 @@ def paired_ratio(a: list[list[float]], b: list[list[float]]) -> float:
     to the next at 0.71, at 0.34 over 50 ms windows, not at all over 200 ms). The median of
     all of one side's calls then jumps between the two levels with the share of time each
     level happened to get, and a ratio of two such medians jumped with it (W1's jit read
-    1.16x in one run against 0.85-0.92x in the others); within one round both sides meet the
-    same machine, and the median of the rounds' ratios read 0.84-0.86x in all three runs.
+    1.16x in one of three runs against 0.88-0.92x in the others); within one round both
+    sides meet the same machine, and the median of the rounds' ratios read 0.84-0.86x in all
+    three.
 
     Example:
         >>> paired_ratio([[2.0, 2.2], [4.0]], [[1.0], [2.0, 2.0]])

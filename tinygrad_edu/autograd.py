@@ -2,8 +2,9 @@
 
 Forward: every differentiable operation is a :class:`Function`. ``Function.apply`` runs its
 ``forward`` on numpy arrays and, when gradients are being recorded, links the result to the
-Function, which keeps its inputs. The graph is a DAG whose nodes are Tensors and whose edges
-are these links.
+Function, which keeps its inputs (Tensor's operators call :func:`apply_unary` and
+:func:`apply_binary`, the same path for one and two inputs without parameters, directly). The
+graph is a DAG whose nodes are Tensors and whose edges are these links.
 
 Backward: :func:`backward` walks the graph from the output to the leaves in a topological
 order, the reverse of the order operations were recorded in: a heap hands out the most recent
