@@ -115,6 +115,7 @@ from .autograd import (
     watched_backward,
 )
 from .broadcast import unbroadcast
+from .buffers import one_array_views
 from .checks import all_finite
 from .errors import InvalidArgumentError, TinygradEduError
 from .optim.sgd import SGD
@@ -920,20 +921,12 @@ class _Builder:
         # (Tried: proving a Linear weight's eta dW = eta dZ^T X finite from eta ||dZ|| ||X||,
         # Cauchy-Schwarz, instead of a dot over dW: W3's check 37 -> 20 us, 0.14% of its
         # instructions and about 0.4% of its time, under the 3% a trick must buy.)
-        sizes: dict[np.dtype, list[int]] = {}
-        for _, v in items:
-            w = self.param_slots[v.index].value
-            sizes.setdefault(w.dtype, []).append(w.size)
-        arenas, views = [], {}
-        for dt, counts in sizes.items():
-            flat = np.empty(sum(counts), dtype=dt)
-            arenas.append(self.const(flat, "sgd"))
-            ends = np.cumsum([0, *counts])
-            views[dt] = [flat[a:z] for a, z in zip(ends[:-1], ends[1:])]
+        flats, views = one_array_views([self.param_slots[v.index].value for _, v in items])
+        arenas = [self.const(flat, "sgd") for flat in flats]
         bufs = []
-        for (_, v), g in zip(items, grads):
+        for (_, v), g, view in zip(items, grads, views):
             w = self.param_slots[v.index]
-            buf = self.const(views[w.value.dtype].pop(0).reshape(w.shape), "sgd")
+            buf = self.const(view, "sgd")
             bufs.append(buf)
             k = dtypes.index(w.value.dtype)
             self.emit(f"np.multiply({{0}}, lr{k}, out={{1}})", [g, buf])

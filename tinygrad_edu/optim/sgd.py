@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..buffers import one_array_views
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -171,7 +172,8 @@ _PROVEN = (np.dtype(np.float32), np.dtype(np.float64))
 class _Arena:
     """The buffers of :meth:`SGD._step_in_place` for one list of parameters: eta g of each
     parameter is a view (of its shape) into one array per dtype, so that a single dot
-    checks every update of that dtype (the jit's replay of SGD does the same). One dot for
+    checks every update of that dtype (:func:`~tinygrad_edu.buffers.one_array_views`,
+    which the jit's replay of SGD uses too). One dot for
     W1's six parameters instead of six: its SGD.step 202,189 -> 175,984 instructions, 3.0%
     of the step (callgrind).
     """
@@ -180,16 +182,7 @@ class _Arena:
         self.index = [i for i, _, _ in work]
         self.shapes = [w.shape for _, w, _ in work]
         self.dtypes = [w.dtype for _, w, _ in work]
-        ends: dict[np.dtype, int] = {}
-        starts = []
-        for _, w, _ in work:
-            starts.append(ends.get(w.dtype, 0))
-            ends[w.dtype] = starts[-1] + w.size
-        arrays = {dt: np.empty(n, dtype=dt) for dt, n in ends.items()}
-        self.flats = list(arrays.values())
-        self.bufs = [
-            arrays[w.dtype][a : a + w.size].reshape(w.shape) for (_, w, _), a in zip(work, starts)
-        ]
+        self.flats, self.bufs = one_array_views([w for _, w, _ in work])
 
     def __reduce__(self) -> tuple[Any, tuple[()]]:
         # A copy (deepcopy, pickle) would make each view an array of its own, which the dots
