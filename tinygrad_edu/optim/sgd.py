@@ -172,10 +172,9 @@ _PROVEN = (np.dtype(np.float32), np.dtype(np.float64))
 class _Arena:
     """The buffers of :meth:`SGD._step_in_place` for one list of parameters: eta g of each
     parameter is a view (of its shape) into one array per dtype, so that a single dot
-    checks every update of that dtype (:func:`~tinygrad_edu.buffers.one_array_views`,
-    which the jit's replay of SGD uses too). One dot for
-    W1's six parameters instead of six: its SGD.step 202,189 -> 175,984 instructions, 3.0%
-    of the step (callgrind).
+    checks every update of that dtype (:func:`~tinygrad_edu.buffers.one_array_views`, which
+    the jit's replay of SGD uses too). One dot for W1's six parameters instead of six: its
+    SGD.step 202,189 -> 175,984 instructions, 3.0% of the step (callgrind).
     """
 
     def __init__(self, work: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
