@@ -814,7 +814,8 @@ def _run_backward(
 
     The order needs no sort beforehand: operations are numbered as they are recorded, so a
     node's consumers all carry larger numbers than the node. The loop keeps the nodes that
-    have received a gradient in a heap and always takes the largest number next: by then
+    have received a gradient in a heap (the newest parent just reached waits beside it, see
+    ``best``) and always takes the largest number next: by then
     every consumer reachable from ``root`` has passed its gradient on (the first unvisited
     node on a path from ``root`` would be waiting in the heap with a larger number). A node
     enters the heap when its first gradient arrives, so the pass visits only what carries a
