@@ -225,6 +225,25 @@ def _versus_torch(row: dict[str, Any]) -> str:
     return f" ({vs:.2f}× torch)"
 
 
+def _ratio(value: float, target: dict[str, Any]) -> str:
+    """A ratio as "1.23×", with more digits when two would round it onto its goal: 1.0829
+    against "≤ 1.08×" reads "1.083×", so that the cell and its "no" agree.
+
+    Example:
+        >>> goal = {"kind": "ratio_at_most", "value": 1.0}
+        >>> _ratio(0.8312, goal), _ratio(1.0001, goal), _ratio(0.99996, goal)
+        ('0.83×', '1.0001×', '0.99996×')
+    """
+    text = f"{value:.2f}"
+    if target.get("kind") == "ratio_at_most":
+        limit = target["value"]
+        digits = 2
+        while float(text) == limit and value != limit and digits < 6:
+            digits += 1
+            text = f"{value:.{digits}f}"
+    return f"{text}×"
+
+
 def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
     """The markdown table: workload | numpy | ours | ratio | target | met [| jit | torch | jax].
 
@@ -257,14 +276,18 @@ def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
             row["title"],
             _number(row["numpy"]["median"]),
             _number(row["ours"]["median"]),
-            f"{row['ratio']:.2f}×",
+            _ratio(row["ratio"], row["target"]),
             row["target"]["text"],
             ("yes" if row["met"] else "**no**") + _versus_torch(row),
         ]
         if with_jit:
             jitted = row.get("jit")
-            cells.append("—" if not jitted else f"{_number(jitted['median'])} "
-                         f"({row['jit_ratio']:.2f}×, {'yes' if row['jit_met'] else '**no**'})")
+            if jitted:
+                verdict = "yes" if row["jit_met"] else "**no**"
+                ratio = _ratio(row["jit_ratio"], row["jit_target"])
+                cells.append(f"{_number(jitted['median'])} ({ratio}, {verdict})")
+            else:
+                cells.append("—")
         if with_torch:
             torch = row.get("torch")
             if torch is None:

@@ -482,6 +482,20 @@ def test_table_has_a_jax_column_when_some_row_measured_jax():
     assert "jax" not in format_table({"chain": chain}, with_torch=False)
 
 
+def test_a_ratio_that_two_digits_would_round_onto_its_goal_shows_which_side_it_is_on():
+    row = {
+        "title": "W3", "numpy": {"median": 4.0}, "ours": {"median": 4.3}, "ratio": 1.0829,
+        "target": {"kind": "ratio_at_most", "value": 1.08, "text": "t"}, "met": False,
+        "jit": {"median": 4.0}, "jit_ratio": 1.0001, "jit_met": False,
+        "jit_target": {"kind": "ratio_at_most", "value": 1.0, "text": "j"},
+    }  # fmt: skip
+    line = format_table({"W3": row}, with_torch=False).splitlines()[2]
+    assert line == "| W3 | 4 | 4.3 | 1.083× | t | **no** | 4 (1.0001×, **no**) |"
+    met = {**row, "ratio": 1.0771, "met": True, "jit_ratio": 0.9974, "jit_met": True}
+    line = format_table({"W3": met}, with_torch=False).splitlines()[2]
+    assert line == "| W3 | 4 | 4.3 | 1.077× | t | yes | 4 (0.997×, yes) |"
+
+
 def test_header_says_how_to_get_the_jax_column_or_which_jax_ran():
     meta = environment()
     meta.update(mode="quick", settings=dataclasses.asdict(run.QUICK))
