@@ -244,6 +244,11 @@ def _ratio(value: float, target: dict[str, Any]) -> str:
     return f"{text}×"
 
 
+def _verdict(met: bool) -> str:
+    """The "met" cell: "yes", or a bold "no" that stands out in the table."""
+    return "yes" if met else "**no**"
+
+
 def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
     """The markdown table: workload | numpy | ours | ratio | target | met [| jit | torch | jax].
 
@@ -278,14 +283,13 @@ def format_table(workloads: dict[str, dict[str, Any]], with_torch: bool) -> str:
             _number(row["ours"]["median"]),
             _ratio(row["ratio"], row["target"]),
             row["target"]["text"],
-            ("yes" if row["met"] else "**no**") + _versus_torch(row),
+            _verdict(row["met"]) + _versus_torch(row),
         ]
         if with_jit:
             jitted = row.get("jit")
             if jitted:
-                verdict = "yes" if row["jit_met"] else "**no**"
                 ratio = _ratio(row["jit_ratio"], row["jit_target"])
-                cells.append(f"{_number(jitted['median'])} ({ratio}, {verdict})")
+                cells.append(f"{_number(jitted['median'])} ({ratio}, {_verdict(row['jit_met'])})")
             else:
                 cells.append("—")
         if with_torch:
