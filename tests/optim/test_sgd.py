@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.optim.steps import param, run
-from tinygrad_edu import InvalidArgumentError, Tensor
+from tinygrad_edu import InvalidArgumentError, Tensor, no_grad
 from tinygrad_edu.optim import SGD
 
 
@@ -233,6 +233,30 @@ def test_plain_sgd_refuses_a_weight_already_non_finite_and_changes_nothing():
     with pytest.raises(InvalidArgumentError, match=REFUSED):
         opt.step()
     np.testing.assert_array_equal(a.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("change", ["assign", "in-place operator"])
+def test_plain_sgd_refuses_a_weight_made_non_finite_between_steps(change):
+    # Steps that went well leave finite weights; a change the engine sees after them (an
+    # assignment to .data, an in-place operator) must be checked again by the next step.
+    a, b = two_float32_params()
+    opt = SGD([a, b], lr=0.5)
+    for _ in range(2):
+        a.grad, b.grad = np.ones(2, np.float32), np.ones((2, 2), np.float32)
+        opt.step()
+    np.testing.assert_array_equal(b.data, [[2.0, 3.0], [4.0, 5.0]])
+    if change == "assign":
+        b.data = np.array([[2.0, 3.0], [4.0, np.inf]], np.float32)
+    else:
+        with no_grad():
+            b *= Tensor(np.array([[1.0, 1.0], [1.0, np.nan]], np.float32))
+    before = b.data.copy()
+    a.grad, b.grad = np.ones(2, np.float32), np.ones((2, 2), np.float32)
+    with pytest.raises(InvalidArgumentError, match=REFUSED):
+        opt.step()
+    np.testing.assert_array_equal(a.data, [0.0, 1.0])
+    np.testing.assert_array_equal(b.data, before)
+    assert opt.step_count == 2
 
 
 def test_plain_sgd_under_a_raising_errstate_changes_nothing_when_numpy_raises():

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd
 from ..buffers import one_array_views
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
@@ -103,6 +104,16 @@ class SGD(Optimizer):
         202,605 instructions (callgrind), W3's 1.16 -> 0.60-0.81 ms (no copy of the weights,
         no staging buffers, two dots instead of an isfinite pass and a copy); the arena: see
         :class:`_Arena`.
+
+        The same argument makes the new weights finite, so their dots are needed only when
+        something may have changed them since. The arena keeps the engine's ``last_change``
+        stamp that this step's writes left; while it is still the newest in-place change
+        anywhere (``t.data = x``, another optimiser, a loader and a jit replay all move it),
+        the weights are the finite ones written here, and the next step skips their dots.
+        (The jit's replay of SGD rests on the same proof; writes into ``t.data[...]`` are
+        not seen, see :attr:`Tensor.data <tinygrad_edu.tensor.Tensor.data>`.) Gain: W3's
+        eager step 1.106 -> 1.052 and 1.118 -> 1.058 times the numpy reference (two
+        interleaved runs, OpenBLAS's own kernels for this CPU).
         """
         if self.momentum:  # the velocity is state: the staged step keeps it all or nothing
             return False
@@ -113,6 +124,7 @@ class SGD(Optimizer):
             arena = self._arena = _Arena(work)
         lr, decay = self.lr, self.weight_decay
         bufs = arena.bufs
+        weights_known = arena.finite_at == autograd.last_change[0]
         total = 0.0
         try:
             for (_, w, g), buf in zip(work, bufs):
@@ -122,7 +134,8 @@ class SGD(Optimizer):
                     np.add(buf, g, out=buf)
                     g = buf
                 np.multiply(g, lr, out=buf)
-                total += float(np.vdot(w, w))
+                if not weights_known:
+                    total += float(np.vdot(w, w))
         except FloatingPointError:
             return False
         for flat in arena.flats:
@@ -133,6 +146,7 @@ class SGD(Optimizer):
         for (i, w, _), buf in zip(work, bufs):
             np.subtract(w, buf, out=w)
             params[i]._bump_version()  # changed in place: see Tensor._bump_version
+        arena.finite_at = autograd.last_change[0]
         return True
 
     def _update(
@@ -182,6 +196,9 @@ class _Arena:
         self.shapes = [w.shape for _, w, _ in work]
         self.dtypes = [w.dtype for _, w, _ in work]
         self.flats, self.bufs = one_array_views([w for _, w, _ in work])
+        # The last_change stamp left by the last in-place step, whose weights are finite
+        # (see SGD._step_in_place); none yet.
+        self.finite_at = -1
 
     def __reduce__(self) -> tuple[Any, tuple[()]]:
         # A copy (deepcopy, pickle) would make each view an array of its own, which the dots
