@@ -7,7 +7,10 @@ backward pass, optimisers' ``step()`` and the labels' checks and dropout's draws
 through :func:`tinygrad_edu.autograd.outside`). Two recordings that agree become a program:
 straight-line Python source with one numpy call a line, writing into buffers allocated once and
 reused as soon as the value they hold is dead (liveness over the program), with no Tensor, no
-graph and no topological sort left. ``step.program`` shows that source.
+graph and no topological sort left. ``step.program`` shows that source. A program whose
+matrix products write large buffers times, at its first replay, which of them run faster
+column-major on this machine, and keeps a choice only if the step run that way beside eager
+mode gives the same bits (:mod:`tinygrad_edu.layouts`).
 
 What makes a replay trustworthy:
 
@@ -99,13 +102,14 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import autograd, layouts
 from .autograd import (
     Function,
     grad_state,
@@ -1588,6 +1592,10 @@ class _Program:
         self.optimizers = [opt for _, opt in b.opt_guards]
         self.generators = [a.value for _, refs, _ in b.code for a in refs
                            if a.kind == "const" and isinstance(a.value, np.random.Generator)]
+        # Buffers the first replay may make column-major (see tinygrad_edu.layouts), and
+        # those it did.
+        self.untried = layouts.candidates(self.source, namespace)
+        self.column_major: list[str] = []
 
 
 
@@ -1644,6 +1652,9 @@ class Jit:
         names = "buffer b0" if p.n_buffers == 1 else f"buffers b0..b{p.n_buffers - 1}"
         head = (f"# {names}, allocated once, each reused once its value is dead;\n"
                 if p.n_buffers else "# no buffers: every array is small enough to make anew;\n")
+        if p.column_major:
+            head += (f"# {', '.join(p.column_major)}: column-major (order 'F'): their products "
+                     "ran faster so here, with the same bits (timed at the first replay)\n")
         head += ("# a0, a1 ...: the arguments (d0, d1 ...: their arrays); t0, t1 ...: results\n"
                  "# P0, P1 ...: the parameters (w0, w1 ...: their arrays)\n")
         return head + p.source
@@ -1714,7 +1725,9 @@ class Jit:
         if difference is not None:
             self._refuse(key, f"its two recordings differ: {difference}")
             return result
-        self._program = self._programs[key] = _Program(rec, info, args, key)
+        program = self._program = self._programs[key] = _Program(rec, info, args, key)
+        if program.untried:
+            program.replay = functools.partial(self._first_replay, program, program.replay)
         while len(self._programs) > MAX_PROGRAMS:  # the oldest kind of call goes first
             del self._programs[next(iter(self._programs))]
         return result
@@ -1724,6 +1737,50 @@ class Jit:
         self._pending = None
         self._say(f"{reason}; running it eagerly")
         return None if args is None else self.fn(*args)
+
+    def _first_replay(self, program: _Program, replay: Callable[..., Any], *args: Any) -> Any:
+        """The first replay of a program with large products: time its buffers column-major
+        (:func:`tinygrad_edu.layouts.choose`, each trial from the same saved state), then run
+        the chosen program and eager mode from that state and keep the choice only if every
+        value agrees in every bit. Returns eager mode's result then (the state is eager's);
+        otherwise the buffers stay row-major and this is an ordinary replay."""
+        program.replay = replay  # from now on, whatever happens here
+        ns = replay.__globals__
+        rows = {name: ns[name] for name in program.untried}
+        state = _State(program)
+
+        def trial() -> float:
+            state.restore()
+            start = time.perf_counter()
+            out = replay(*args)
+            elapsed = time.perf_counter() - start
+            if out.__class__ is _Eager:
+                raise _Unsupported("the arguments' checks refused the batch")
+            return elapsed
+
+        def row_major() -> None:
+            ns.update(rows)
+            state.restore()
+
+        try:
+            chosen = layouts.choose(program.untried, ns, trial)
+            if not chosen:
+                row_major()
+                return replay(*args)
+            state.restore()
+            replayed = replay(*args)
+        except Exception:  # a refused batch, a refused update: the plain replay says it again
+            row_major()
+            return replay(*args)
+        after = state.capture(replayed)
+        state.restore()
+        eager = self.fn(*args)
+        expected = state.capture(eager)
+        if all(map(_identical, after.values(), expected.values())):
+            program.column_major = chosen
+        else:
+            ns.update(rows)  # this BLAS rounds those products differently: keep eager's bits
+        return eager
 
     # ------------------------------------------------------------------ verify=True
 
@@ -1753,7 +1810,8 @@ class _State:
 
     def __init__(self, program: _Program) -> None:
         self.program = program
-        self.params = [(p, p._data.copy(), p.grad) for p in program.params]
+        self.params = [(p, p._data.copy(), None if p.grad is None else np.array(p.grad))
+                       for p in program.params]
         self.opts = [(o, [{k: v.copy() for k, v in st.items()} for st in o.state], o.step_count)
                      for o in program.optimizers]
         self.rngs = [(g, g.bit_generator.state) for g in program.generators]

@@ -1,0 +1,101 @@
+"""layouts: which buffers of a compiled step may be column-major, and the timed choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import jit, layouts
+from tinygrad_edu.losses import cross_entropy
+from tinygrad_edu.nn import MLP
+from tinygrad_edu.optim import SGD
+
+
+def big(*shape, dtype=np.float32):
+    return np.zeros(shape, dtype)
+
+
+SOURCE = """def replay(a0, a1):
+    np.matmul(d0, w0T_1, out=b0)
+    np.add(b0, w1, out=b0)
+    np.maximum(b0, k2, out=b0)  # k2 = 0
+    np.matmul(b0, w2T_3, out=b1)
+    t1 = b1.max(axis=-1, keepdims=True)
+    np.matmul(b2, w4, out=b3)
+    t0 = b3.T
+    np.matmul(t0, b0, out=b4)
+    P0._grad = b4
+    np.matmul(d0, w0T_1, out=b5)
+    np.matmul(d0, w0T_1, out=b6)
+    np.greater(b6, k11, out=b7)
+    return _own(b5)
+"""
+
+
+def test_candidates_are_the_products_outputs_that_only_products_and_ufuncs_touch():
+    bufs = {f"b{i}": big(128, 512) for i in range(8)}
+    bufs["b7"] = big(128, 512, dtype=bool)
+    # b1: reduced; b3: viewed (.T); b4: becomes a .grad; b5: returned; b2: never a product's
+    # output; b7: a bool mask written by a ufunc. b0 and b6 remain, in the order written.
+    assert layouts.candidates(SOURCE, bufs) == ["b0", "b6"]
+
+
+def test_candidates_skip_small_and_non_float_and_non_matrix_buffers():
+    src = "def replay(a0):\n" + "".join(
+        f"    np.matmul(d0, w, out=b{i})\n" for i in range(4))
+    bufs = {"b0": big(128, 128), "b1": big(127, 128), "b2": big(128, 128, dtype=np.int64),
+            "b3": big(4, 64, 64)}
+    assert 128 * 128 >= layouts.MIN_ELEMENTS > 127 * 128
+    assert layouts.candidates(src, bufs) == ["b0"]
+
+
+def test_choose_keeps_a_layout_only_when_it_is_faster_by_the_margin():
+    bufs = {"b0": big(8, 4), "b1": big(8, 4), "b2": big(8, 4)}
+
+    def trial():
+        t = 1.0
+        if bufs["b0"].flags.f_contiguous:
+            t *= 0.90  # 10% faster: kept
+        if bufs["b1"].flags.f_contiguous:
+            t *= 0.995  # 0.5% faster: under the margin
+        if bufs["b2"].flags.f_contiguous:
+            t *= 1.2  # slower
+        return t
+
+    assert layouts.choose(["b0", "b1", "b2"], bufs, trial) == ["b0"]
+    assert bufs["b0"].flags.f_contiguous and bufs["b0"].shape == (8, 4)
+    assert bufs["b1"].flags.c_contiguous and bufs["b2"].flags.c_contiguous
+
+
+def wide_mlp_step(seed):
+    model = MLP([64, 512, 64, 10], activation="relu", rng=seed)
+    opt = SGD(model.parameters(), lr=0.05)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, step
+
+
+@pytest.mark.parametrize("keep", [layouts.KEEP, float("inf")])
+def test_a_replay_with_chosen_layouts_equals_eager_bit_for_bit(keep, monkeypatch):
+    # keep=inf takes every candidate column-major, faster or not: then only the run beside
+    # eager mode decides, and whatever it decides, the replays give eager's bits.
+    monkeypatch.setattr(layouts, "KEEP", keep)
+    m1, eager = wide_mlp_step(3)
+    m2, step = wide_mlp_step(3)
+    step = jit(step)
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        x = rng.normal(size=(128, 64)).astype(np.float32)
+        y = rng.integers(0, 10, 128)
+        l1, l2 = eager(x, y), step(x, y)
+        assert np.array_equal(l1.data, l2.data)
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            assert np.array_equal(p.data, q.data)
+            assert np.array_equal(p.grad, q.grad)
+    assert step.replays == 4
