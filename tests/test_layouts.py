@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygrad_edu import jit, layouts
+from tinygrad_edu import InvalidArgumentError, jit, layouts
 from tinygrad_edu.losses import cross_entropy
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
@@ -99,3 +99,26 @@ def test_a_replay_with_chosen_layouts_equals_eager_bit_for_bit(keep, monkeypatch
             assert np.array_equal(p.data, q.data)
             assert np.array_equal(p.grad, q.grad)
     assert step.replays == 4
+
+
+def test_a_first_replay_refused_by_the_optimiser_changes_nothing_and_later_ones_replay():
+    m1, eager = wide_mlp_step(4)
+    m2, step = wide_mlp_step(4)
+    step = jit(step)
+    rng = np.random.default_rng(6)
+    batches = [(rng.normal(size=(128, 64)).astype(np.float32), rng.integers(0, 10, 128))
+               for _ in range(4)]
+    bad = batches[2][0].copy()
+    bad[0, 0] = np.inf  # every gradient of the first layer becomes inf or NaN
+    batches[2] = (bad, batches[2][1])
+    for i, (x, y) in enumerate(batches):
+        if i == 2:
+            with np.errstate(all="ignore"):
+                for f in (eager, step):
+                    with pytest.raises(InvalidArgumentError, match="inf or NaN"):
+                        f(x, y)
+        else:
+            assert np.array_equal(eager(x, y).data, step(x, y).data)
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            assert np.array_equal(p.data, q.data)
+    assert step.replays == 2
