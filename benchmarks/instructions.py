@@ -56,8 +56,13 @@ def _make_step(key: str, implementation: str) -> Callable[[], None]:
     if isinstance(spec, ChainWorkload):
         chains = {"numpy": NumpyChain, "ours": EngineChain, "jit": JitChain}
         return chains[implementation](spec.n_ops, make_chain_problem(spec, 0)).run
-    mlps = {"numpy": NumpyMLP, "ours": EngineMLP, "jit": JitMLP}
-    return mlps[implementation](spec, make_mlp_problem(spec, 0)).step  # type: ignore[arg-type]
+    problem = make_mlp_problem(spec, 0)  # type: ignore[arg-type]
+    if implementation == "jit":
+        # Row-major buffers: a layout is chosen by timing, and callgrind's slowed-down,
+        # cacheless run would time another machine (see tinygrad_edu.layouts).
+        return JitMLP(spec, problem, tune_layouts=False).step  # type: ignore[arg-type]
+    mlps = {"numpy": NumpyMLP, "ours": EngineMLP}
+    return mlps[implementation](spec, problem).step  # type: ignore[arg-type]
 
 
 def _drive(key: str, implementation: str, steps: int) -> None:

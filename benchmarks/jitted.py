@@ -30,9 +30,9 @@ class JitMLP(EngineMLP):
         1
     """
 
-    def __init__(self, spec: MLPWorkload, problem: MLPProblem) -> None:
+    def __init__(self, spec: MLPWorkload, problem: MLPProblem, tune_layouts: bool = True) -> None:
         super().__init__(spec, problem)
-        self.compiled = jit(self._step)
+        self.compiled = jit(self._step, tune_layouts=tune_layouts)
         self._x = self.x.data
         self._target = self.target.data if isinstance(self.target, Tensor) else self.target
 

@@ -182,7 +182,9 @@ def _instructions_line(info: dict[str, Any]) -> str:
                 "`--instructions` asks for them)")
     steps = ", ".join(f"{k} {n}" for k, n in info["steps"].items())
     return ("- instructions per step: callgrind, OPENBLAS_NUM_THREADS=1, one process per "
-            f"count, steps counted after 3 untimed ones ({steps}); they do not move with load")
+            f"count, steps counted after 3 untimed ones ({steps}); they do not move with load; "
+            "jit with its buffers row-major (tune_layouts=False: a layout is chosen by timing, "
+            "which callgrind's slowed-down run would distort)")
 
 
 def format_instructions(workloads: dict[str, dict[str, Any]]) -> str:

@@ -122,3 +122,24 @@ def test_a_first_replay_refused_by_the_optimiser_changes_nothing_and_later_ones_
         for p, q in zip(m1.parameters(), m2.parameters()):
             assert np.array_equal(p.data, q.data)
     assert step.replays == 2
+
+
+@pytest.mark.parametrize("tune", [True, False])
+def test_tune_layouts_false_replays_from_the_first_replay_on(tune, monkeypatch):
+    # With every candidate taken (KEEP=inf), a tuned first replay checks its choice by
+    # running the step eagerly once more; without tuning, the step runs eagerly only for
+    # its two recordings.
+    monkeypatch.setattr(layouts, "KEEP", float("inf"))
+    model, inner = wide_mlp_step(7)
+    calls = []
+
+    def counted(x, y):
+        calls.append(1)
+        return inner(x, y)
+
+    step = jit(counted, tune_layouts=tune)
+    rng = np.random.default_rng(8)
+    for _ in range(5):
+        step(rng.normal(size=(128, 64)).astype(np.float32), rng.integers(0, 10, 128))
+    assert len(calls) == (3 if tune else 2)
+    assert "column-major" not in step.program or tune

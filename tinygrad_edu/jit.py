@@ -1603,9 +1603,11 @@ class _Program:
 class Jit:
     """A training step recorded once and replayed as a numpy program (see :func:`jit`)."""
 
-    def __init__(self, fn: Callable[..., Any], verify: bool = False, announce: bool = True) -> None:
+    def __init__(self, fn: Callable[..., Any], verify: bool = False, announce: bool = True,
+                 tune_layouts: bool = True) -> None:
         self.fn = fn
         self.verify = verify
+        self.tune_layouts = tune_layouts
         # Whether recording again (a new kind of call) is warned about; refusals always are.
         # fit passes False: its last batch of an epoch is often smaller, as expected.
         self.announce = announce
@@ -1726,7 +1728,7 @@ class Jit:
             self._refuse(key, f"its two recordings differ: {difference}")
             return result
         program = self._program = self._programs[key] = _Program(rec, info, args, key)
-        if program.untried:
+        if program.untried and self.tune_layouts:
             program.replay = functools.partial(self._first_replay, program, program.replay)
         while len(self._programs) > MAX_PROGRAMS:  # the oldest kind of call goes first
             del self._programs[next(iter(self._programs))]
@@ -1861,7 +1863,8 @@ def _summary(v: Any) -> str:
     return f"shape {v.shape} {v.dtype}, first values {text}"
 
 
-def jit(fn: Callable[..., Any] | None = None, *, verify: bool = False) -> Any:
+def jit(fn: Callable[..., Any] | None = None, *, verify: bool = False,
+        tune_layouts: bool = True) -> Any:
     """Record a training step once, then replay it as a flat numpy program.
 
     Args:
@@ -1870,6 +1873,10 @@ def jit(fn: Callable[..., Any] | None = None, *, verify: bool = False) -> Any:
             (not requiring grad) or numbers.
         verify: run every replay and then eager mode from the same state, and raise
             :class:`JitMismatchError` on the first value that differs (slow: for testing).
+        tune_layouts: let the first replay time large product buffers column-major and keep
+            what is faster and gives eager mode's bits (:mod:`tinygrad_edu.layouts`). False
+            keeps every buffer row-major: the same program on every run and machine, for
+            counting instructions or comparing programs.
 
     Returns:
         A :class:`Jit` (callable like ``fn``); ``jit(verify=True)`` without ``fn`` returns a
@@ -1898,5 +1905,5 @@ def jit(fn: Callable[..., Any] | None = None, *, verify: bool = False) -> Any:
         (True, 19)
     """
     if fn is None:
-        return lambda f: Jit(f, verify=verify)
-    return Jit(fn, verify=verify)
+        return lambda f: Jit(f, verify=verify, tune_layouts=tune_layouts)
+    return Jit(fn, verify=verify, tune_layouts=tune_layouts)
