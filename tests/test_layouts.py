@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.test_jit import training_step
 from tinygrad_edu import InvalidArgumentError, jit, layouts
 from tinygrad_edu.losses import cross_entropy
 from tinygrad_edu.nn import MLP
@@ -68,17 +69,10 @@ def test_choose_keeps_a_layout_only_when_it_is_faster_by_the_margin():
 
 
 def wide_mlp_step(seed):
+    """A float32 MLP whose first layer's output (128 x 512 for a batch of 128) is large
+    enough for its buffer to be tried column-major, and its training step."""
     model = MLP([64, 512, 64, 10], activation="relu", rng=seed)
-    opt = SGD(model.parameters(), lr=0.05)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return model, step
+    return model, training_step(model, SGD(model.parameters(), lr=0.05), cross_entropy)
 
 
 @pytest.mark.parametrize("keep", [layouts.KEEP, float("inf")])
