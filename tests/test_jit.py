@@ -260,6 +260,25 @@ def test_batchnorm_running_statistics_are_updated_by_replays():
     assert step.replays == 4 and not np.allclose(bn2.running_mean, 0)
 
 
+def test_verify_updates_batchnorm_statistics_once_per_call():
+    # verify=True runs the replay and then eager mode from the same saved state: the running
+    # statistics the replay wrote are part of that state, so eager mode's update is the only one.
+    def make():
+        model = Sequential(Linear(5, 9, rng=17), BatchNorm1d(9), Tanh(), Linear(9, 3, rng=18))
+        return model, SGD(model.parameters(), lr=0.1)
+
+    (m1, o1), (m2, o2) = twins(make)
+    eager = training_step(m1, o1, mse_loss)
+    step = jit(training_step(m2, o2, mse_loss), verify=True)
+    rng = np.random.default_rng(15)
+    for _ in range(5):
+        x, y = batch(rng, 8, mse_loss)
+        assert_same(m1, m2, eager(x, y), step(x, y))
+    np.testing.assert_array_equal(m2[1].running_mean, m1[1].running_mean)
+    np.testing.assert_array_equal(m2[1].running_var, m1[1].running_var)
+    assert step.replays == 3
+
+
 def test_labels_are_checked_on_every_replay():
     model = MLP([5, 6, 3], rng=11)
     step = jit(training_step(model, SGD(model.parameters(), lr=0.1), cross_entropy))

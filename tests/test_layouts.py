@@ -7,8 +7,9 @@ import pytest
 
 from tests.test_jit import training_step
 from tinygrad_edu import InvalidArgumentError, jit, layouts
+from tinygrad_edu.autograd import outside
 from tinygrad_edu.losses import cross_entropy
-from tinygrad_edu.nn import MLP
+from tinygrad_edu.nn import MLP, BatchNorm1d, Linear, ReLU, Sequential
 from tinygrad_edu.optim import SGD
 
 
@@ -137,3 +138,44 @@ def test_tune_layouts_false_replays_from_the_first_replay_on(tune, monkeypatch):
         step(rng.normal(size=(128, 64)).astype(np.float32), rng.integers(0, 10, 128))
     assert len(calls) == (3 if tune else 2)
     assert "column-major" not in step.program or tune
+
+
+def test_batchnorm_statistics_are_not_updated_by_the_layout_trials(monkeypatch):
+    # The first replay runs the step about thirty times from a saved state; BatchNorm's
+    # running statistics, written by an outside call, are restored with the parameters.
+    monkeypatch.setattr(layouts, "KEEP", float("inf"))
+
+    def make():
+        model = Sequential(Linear(64, 512, rng=1), ReLU(), Linear(512, 32, rng=2),
+                           BatchNorm1d(32), ReLU(), Linear(32, 10, rng=3))
+        return model, training_step(model, SGD(model.parameters(), lr=0.05), cross_entropy)
+
+    (m1, eager), (m2, step) = make(), make()
+    step = jit(step)
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        x = rng.normal(size=(128, 64)).astype(np.float32)
+        y = rng.integers(0, 10, 128)
+        assert np.array_equal(eager(x, y).data, step(x, y).data)
+    assert np.array_equal(m1[3].running_mean, m2[3].running_mean)
+    assert np.array_equal(m1[3].running_var, m2[3].running_var)
+    assert not np.allclose(m2[3].running_mean, 0)
+
+
+def test_a_step_with_an_outside_call_of_unknown_effects_is_not_tried(monkeypatch):
+    monkeypatch.setattr(layouts, "KEEP", float("inf"))
+    model, inner = wide_mlp_step(10)
+    seen = []
+
+    def note(x):  # a side effect the saved state cannot undo
+        seen.append(1)
+        return x
+
+    def step(x, y):
+        return inner(outside(note, x), y)
+
+    step = jit(step)
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        step(rng.normal(size=(128, 64)).astype(np.float32), rng.integers(0, 10, 128))
+    assert len(seen) == 5 and step.replays == 3

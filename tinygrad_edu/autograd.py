@@ -634,6 +634,35 @@ def current_recorder() -> Any:
     return _grad_mode.state.recorder
 
 
+_REPEATABLE: set[Any] = set()  # see repeatable
+
+
+def repeatable(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a function given to :func:`outside` as safe to run again from a saved state: its
+    only effects are its result, writes into its array arguments and draws from a Generator
+    argument. A jit's first replay then may try the step several times (restoring those
+    arrays and generators in between, see :mod:`tinygrad_edu.layouts`); a step with any
+    other outside function is not tried. Returns ``func`` (use it as a decorator).
+
+    Example:
+        >>> import numpy as np
+        >>> from tinygrad_edu.autograd import is_repeatable, repeatable
+        >>> @repeatable
+        ... def scaled(x, s):
+        ...     return x * s
+        >>> is_repeatable(scaled), is_repeatable(print), is_repeatable(np.greater)
+        (True, False, True)
+    """
+    _REPEATABLE.add(func)
+    return func
+
+
+def is_repeatable(func: Any) -> bool:
+    """Whether ``func`` was marked with :func:`repeatable`, or is a numpy ufunc called without
+    ``out=`` (pure: it only returns its result)."""
+    return isinstance(func, np.ufunc) or func in _REPEATABLE
+
+
 def outside(func: Callable[..., Any], *args: Any) -> Any:
     """``func(*args)``: numpy work on a step's inputs that no Function records.
 

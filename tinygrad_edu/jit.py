@@ -1592,9 +1592,15 @@ class _Program:
         self.optimizers = [opt for _, opt in b.opt_guards]
         self.generators = [a.value for _, refs, _ in b.code for a in refs
                            if a.kind == "const" and isinstance(a.value, np.random.Generator)]
+        # The arrays the program's outside calls receive (BatchNorm's running statistics are
+        # written there): saved and restored with the parameters when a step runs twice.
+        calls = [ev for ev in rec.events if ev[0] == "call"]
+        self.call_arrays = list({id(v.obj): v.obj for ev in calls for v in ev[2]
+                                 if v.kind == "const" and isinstance(v.obj, np.ndarray)}.values())
         # Buffers the first replay may make column-major (see tinygrad_edu.layouts), and
-        # those it did.
-        self.untried = layouts.candidates(self.source, namespace)
+        # those it did: tried only when every outside call may run again from a saved state.
+        repeatable = all(autograd.is_repeatable(ev[1]) for ev in calls)
+        self.untried = layouts.candidates(self.source, namespace) if repeatable else []
         self.column_major: list[str] = []
 
 
@@ -1813,6 +1819,7 @@ class _State:
         self.opts = [(o, [{k: v.copy() for k, v in st.items()} for st in o.state], o.step_count)
                      for o in program.optimizers]
         self.rngs = [(g, g.bit_generator.state) for g in program.generators]
+        self.arrays = [(a, a.copy()) for a in program.call_arrays]
 
     def capture(self, result: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"the returned value": _value_of(result)}
@@ -1824,6 +1831,8 @@ class _State:
             for i, st in enumerate(o.state):
                 for name, v in st.items():
                     out[f"optimiser {j}'s state {name!r} of parameter {i}"] = np.array(v)
+        for k, (a, _) in enumerate(self.arrays):
+            out[f"array {k} (shape {a.shape}) that the step's outside calls write"] = a.copy()
         return out
 
     def restore(self) -> None:
@@ -1837,6 +1846,8 @@ class _State:
             o.step_count = count
         for g, st in self.rngs:
             g.bit_generator.state = st
+        for a, saved in self.arrays:
+            np.copyto(a, saved)
 
 
 def _value_of(result: Any) -> Any:

@@ -19,6 +19,12 @@ products, its Haswell kernels (``OPENBLAS_CORETYPE=Haswell``) did not for a 64-5
 MLP's first layer, and there the buffers go back to row-major. Eager mode and ``.grad`` never
 see these buffers: only intermediate values of the program live in them.
 
+Each trial starts from the same saved state: the parameters and their gradients, the
+optimisers' state, the random generators and the arrays the step's
+:func:`~tinygrad_edu.autograd.outside` calls write (BatchNorm's running statistics). A step
+with an outside call not marked :func:`~tinygrad_edu.autograd.repeatable` (one whose effects
+that state may not hold) is not tried: its buffers stay row-major.
+
 Gain on W3, the whole replayed step against the same program with row-major buffers,
 interleaved in one process, three runs: 0.942x, 0.971x and 0.952x (the choice: the first two
 layers' outputs, b0 and b1, in two runs; b0 alone in one), that is 0.964x, 0.965x and 0.972x

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import current_recorder, made_outside, outside, scoped, skip_recording
+from .autograd import current_recorder, made_outside, outside, repeatable, scoped, skip_recording
 from .checks import REAL_KINDS, array_or_object
 from .errors import DTypeError, InvalidArgumentError, ShapeError
 from .tensor import Tensor
@@ -116,6 +116,7 @@ def _constant(x: Any, dtype: Any, op: str, what: str) -> np.ndarray:
         ) from None
 
 
+@repeatable
 def _labels_array(x: Any, op: str) -> np.ndarray:
     """Labels as given (Tensor data, array or list), keeping their dtype for checking."""
     values = array_or_object(x.data if isinstance(x, Tensor) else x)
@@ -257,6 +258,7 @@ def _kept_indices(
 _UNSIGNED = {np.dtype(f"{k}{n}"): np.dtype(f"u{n}") for k in "iu" for n in (1, 2, 4, 8)}
 
 
+@repeatable
 def _indices_none_ignored(
     values: np.ndarray, n_classes: int, ignore_index: Any, op: str
 ) -> np.ndarray:

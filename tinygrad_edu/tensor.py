@@ -2154,6 +2154,7 @@ _VALUE_FUNCTIONS = {
 }  # fmt: skip
 
 
+@autograd.repeatable
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """The array ``Tensor(data, dtype=dtype)`` would wrap, with the same checks and errors.
 

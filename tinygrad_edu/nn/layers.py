@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..autograd import outside
+from ..autograd import outside, repeatable
 from ..checks import finite_number, positive_int
 from ..errors import InvalidArgumentError, ShapeError
 from ..tensor import Tensor, get_default_dtype
@@ -389,6 +389,7 @@ class BatchNorm1d(Module):
 # ----------------------------------------------------------------------------- Dropout
 
 
+@repeatable
 def _update_running(
     running_mean: np.ndarray, running_var: np.ndarray, mean: np.ndarray, var: np.ndarray,
     m: float, n: int,
@@ -399,6 +400,7 @@ def _update_running(
     running_var[...] = (1 - m) * running_var + m * var * (n / (n - 1))
 
 
+@repeatable
 def _dropout_scale(rng: np.random.Generator, shape: tuple[int, ...], p: float, dtype: Any) -> Any:
     """The inverted-dropout factors: 0 with probability p, else 1 / (1 - p)."""
     keep = rng.random(shape) >= p
