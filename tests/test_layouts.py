@@ -55,7 +55,7 @@ def test_choose_keeps_a_layout_only_when_it_is_faster_by_the_margin():
     bufs = {"b0": big(8, 4), "b1": big(8, 4), "b2": big(8, 4)}
 
     def trial():
-        t = 1.0
+        t = 0.001  # seconds
         if bufs["b0"].flags.f_contiguous:
             t *= 0.90  # 10% faster: kept
         if bufs["b1"].flags.f_contiguous:
@@ -179,3 +179,17 @@ def test_a_step_with_an_outside_call_of_unknown_effects_is_not_tried(monkeypatch
     for _ in range(5):
         step(rng.normal(size=(128, 64)).astype(np.float32), rng.integers(0, 10, 128))
     assert len(seen) == 5 and step.replays == 3
+
+
+def test_choose_tries_nothing_for_a_step_too_slow_for_its_budget():
+    bufs = {"b0": big(8, 4), "b1": big(8, 4)}
+    calls = []
+
+    def trial():  # 0.2 s a run: 2 buffers x 2 layouts x 3 rounds would take 2.4 s
+        calls.append(1)
+        return 0.1 if bufs["b0"].flags.f_contiguous else 0.2
+
+    assert layouts.choose(["b0", "b1"], bufs, trial, budget=2.0) == []
+    assert len(calls) == 1 and bufs["b0"].flags.c_contiguous
+    assert layouts.choose(["b0", "b1"], bufs, trial, budget=2.5) == ["b0"]
+    assert len(calls) == 1 + 1 + 2 * 2 * 3  # the measuring run, then three rounds each

@@ -39,11 +39,15 @@ from collections.abc import Callable, MutableMapping
 
 import numpy as np
 
-__all__ = ["ELEMENTWISE", "KEEP", "MIN_ELEMENTS", "candidates", "choose", "column_major"]
+__all__ = ["BUDGET", "ELEMENTWISE", "KEEP", "MIN_ELEMENTS", "candidates", "choose", "column_major"]
 
 # Buffers smaller than this are not tried: their products take microseconds, and the timing
 # would cost more than it can win.
 MIN_ELEMENTS = 16384
+
+# Seconds the trials of one program may take, about: a step too slow for three rounds per
+# candidate within it keeps its buffers row-major (W3's step, ~2 ms, gets the full seven).
+BUDGET = 1.0
 
 # A layout is kept when the median over the rounds of (time with it) / (time without) is below
 # this: 1% faster at least, so that noise alone rarely decides.
@@ -108,24 +112,32 @@ def column_major(a: np.ndarray) -> np.ndarray:
 
 
 def choose(names: list[str], buffers: MutableMapping[str, np.ndarray],
-           trial: Callable[[], float], rounds: int = 7) -> list[str]:
+           trial: Callable[[], float], rounds: int = 7, budget: float | None = None) -> list[str]:
     """Make each of ``names`` column-major in ``buffers`` where that makes ``trial`` faster.
 
     Greedy, in order: for each buffer, ``trial()`` (the seconds one run takes) is called
     ``rounds`` times with the buffer row-major and as often column-major, alternating, and
     the column-major array stays when the median of the rounds' ratios is below :data:`KEEP`.
+    A first call measures the step: fewer rounds are run when all of them would take longer
+    than ``budget`` seconds (:data:`BUDGET` by default), and none when not even three fit.
     Returns the names that changed. ``buffers`` ends holding the chosen arrays.
 
     Example:
         >>> import numpy as np
         >>> bufs = {"b0": np.zeros((4, 3)), "b1": np.zeros((4, 3))}
         >>> def trial():  # pretend: b0 column-major is faster, b1 makes no difference
-        ...     return 1.0 if bufs["b0"].flags.f_contiguous else 2.0
+        ...     return 0.001 if bufs["b0"].flags.f_contiguous else 0.002
         >>> choose(["b0", "b1"], bufs, trial)
         ['b0']
         >>> bufs["b0"].flags.f_contiguous, bufs["b1"].flags.c_contiguous
         (True, True)
     """
+    if not names:
+        return []
+    budget = BUDGET if budget is None else budget
+    rounds = min(rounds, int(budget / (2 * len(names) * max(trial(), 1e-9))))
+    if rounds < 3:
+        return []
     changed = []
     for name in names:
         row = buffers[name]
