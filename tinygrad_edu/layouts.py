@@ -28,7 +28,8 @@ that state may not hold) is not tried: its buffers stay row-major.
 Gain on W3, the whole replayed step against the same program with row-major buffers,
 interleaved in one process, three runs: 0.942x, 0.971x and 0.952x (the choice: the first two
 layers' outputs, b0 and b1, in two runs; b0 alone in one), that is 0.964x, 0.965x and 0.972x
-the numpy reference. Its cost: the first replay takes about 30 runs of the step instead of one.
+the numpy reference. Its cost: the first replay runs the step about 30 times instead of
+once, within about a second (:data:`BUDGET`).
 """
 
 from __future__ import annotations
