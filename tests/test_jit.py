@@ -197,14 +197,26 @@ def test_verify_catches_what_the_recording_cannot_see():
         step(x, y)
 
 
-def test_verify_passes_an_honest_step_and_leaves_eager_state():
-    (m1, o1), (m2, o2) = twins(lambda: (m := MLP([5, 7, 3], rng=7), Adam(m.parameters())))
-    eager = training_step(m1, o1, cross_entropy)
-    step = jit(training_step(m2, o2, cross_entropy), verify=True)
-    rng = np.random.default_rng(6)
-    for _ in range(6):
-        x, y = batch(rng, 8, cross_entropy)
+def verified_twins(make, loss_fn, seed, steps):
+    """Train two twins from ``make`` for ``steps`` batches, one eagerly and one through
+    ``jit(..., verify=True)``, comparing them after every step; returns both models and the
+    jitted step."""
+    (m1, o1), (m2, o2) = twins(make)
+    eager = training_step(m1, o1, loss_fn)
+    step = jit(training_step(m2, o2, loss_fn), verify=True)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        x, y = batch(rng, 8, loss_fn)
         assert_same(m1, m2, eager(x, y), step(x, y))
+    return m1, m2, step
+
+
+def test_verify_passes_an_honest_step_and_leaves_eager_state():
+    def make():
+        model = MLP([5, 7, 3], rng=7)
+        return model, Adam(model.parameters())
+
+    _, _, step = verified_twins(make, cross_entropy, 6, 6)
     assert step.replays == 4
 
 
@@ -267,13 +279,7 @@ def test_verify_updates_batchnorm_statistics_once_per_call():
         model = Sequential(Linear(5, 9, rng=17), BatchNorm1d(9), Tanh(), Linear(9, 3, rng=18))
         return model, SGD(model.parameters(), lr=0.1)
 
-    (m1, o1), (m2, o2) = twins(make)
-    eager = training_step(m1, o1, mse_loss)
-    step = jit(training_step(m2, o2, mse_loss), verify=True)
-    rng = np.random.default_rng(15)
-    for _ in range(5):
-        x, y = batch(rng, 8, mse_loss)
-        assert_same(m1, m2, eager(x, y), step(x, y))
+    m1, m2, step = verified_twins(make, mse_loss, 15, 5)
     np.testing.assert_array_equal(m2[1].running_mean, m1[1].running_mean)
     np.testing.assert_array_equal(m2[1].running_var, m1[1].running_var)
     assert step.replays == 3
