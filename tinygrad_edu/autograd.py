@@ -539,7 +539,7 @@ def apply_unary(cls: type[Function], x: Tensor) -> Tensor:
         data = fn.forward(value)
     except ValueError as exc:
         raise _shape_error(fn, (x,), exc) from None
-    return _result(fn, data, (x,), (value,), (record,), record, _NO_PARAMS)
+    return _result(fn, data, (x,), (value,), _NEEDS_ONE[record], record, _NO_PARAMS)
 
 
 def apply_binary(cls: type[Function], x: Any, y: Any) -> Any:
@@ -578,10 +578,19 @@ def apply_binary(cls: type[Function], x: Any, y: Any) -> Any:
         raise _shape_error(fn, (x, y), exc) from None
     if not tensors:
         return data
-    return _result(fn, data, (x, y), (a, b), (need_x, need_y), record, _NO_PARAMS)
+    return _result(fn, data, (x, y), (a, b), _NEEDS_TWO[need_x][need_y], record, _NO_PARAMS)
 
 
 _NO_PARAMS: dict[str, Any] = {}  # the parameters of apply_unary and apply_binary (read only)
+
+# needs_input_grad of apply_unary and apply_binary: one shared tuple per combination instead of
+# a new one per operation. Each new tuple was one more object for the cycle collector's young
+# passes to walk (five per operation: the Tensor, the Function, and the inputs', arrays' and
+# needs' tuples). W4, against the same engine in the same process, interleaved, three runs:
+# 0.978x, 0.962x, 0.969x the time (the collector took 9% of W4's time).
+_NEEDS_ONE = {False: (False,), True: (True,)}
+_NEEDS_TWO = {False: {False: (False, False), True: (False, True)},
+              True: {False: (True, False), True: (True, True)}}
 
 
 def _result(
