@@ -1778,10 +1778,8 @@ class Jit:
         if not chosen or replayed.__class__ is _Eager:
             state.restore()
             return replay(*args)
-        after = state.capture(replayed)
-        state.restore()
-        eager = self.fn(*args)
-        if all(map(_identical, after.values(), state.capture(eager).values())):
+        eager, difference = self._beside_eager(state, replayed, args)
+        if difference is None:
             ns.update(columns)
             program.column_major = chosen
         return eager
@@ -1794,19 +1792,30 @@ class Jit:
         replayed = program.replay(*args)
         if replayed.__class__ is _Eager:
             return self._eager(args, replayed)
+        eager, difference = self._beside_eager(state, replayed, args)
+        if difference is not None:
+            name, got, want = difference
+            raise JitMismatchError(
+                f"jit(verify=True): {name} differs after the step: replay gave "
+                f"{_summary(got)}, eager mode {_summary(want)}. The step does something "
+                "the recording cannot see (numpy work on .data or .grad, Python state that "
+                "changes the computation): run it without jit."
+            )
+        return eager
+
+    def _beside_eager(self, state: _State, replayed: Any,
+                      args: tuple[Any, ...]) -> tuple[Any, tuple[str, Any, Any] | None]:
+        """After a replay from ``state``: run the step eagerly from that state too. Returns
+        eager mode's result and the first value that differs in any bit (its name, the
+        replay's and eager mode's), or None; the state is eager mode's."""
         after = state.capture(replayed)
         state.restore()
         eager = self.fn(*args)
         expected = state.capture(eager)
-        for name, (got, want) in zip(after, zip(after.values(), expected.values())):
-            if not _identical(got, want):
-                raise JitMismatchError(
-                    f"jit(verify=True): {name} differs after the step: replay gave "
-                    f"{_summary(got)}, eager mode {_summary(want)}. The step does something "
-                    "the recording cannot see (numpy work on .data or .grad, Python state that "
-                    "changes the computation): run it without jit."
-                )
-        return eager
+        for name, got in after.items():
+            if not _identical(got, expected[name]):
+                return eager, (name, got, expected[name])
+        return eager, None
 
 
 class _State:
